@@ -1,0 +1,111 @@
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::math;
+
+/// A geographic point in degrees.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LatLon {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+fn default_circuity() -> f64 {
+    1.3
+}
+
+/// How distances and travel durations between location indices are obtained.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Travel {
+    /// Explicit square matrices indexed `[from][to]`.
+    Matrix { distances: Vec<Vec<f64>>, durations: Vec<Vec<f64>> },
+    /// Planar points; distance = duration = Euclidean distance in double precision
+    /// (the Solomon benchmark convention).
+    Euclidean { points: Vec<[f64; 2]> },
+    /// Geographic points; distance (metres) = great-circle distance × `circuity`,
+    /// duration (seconds) = distance ÷ `speed_m_per_s`.
+    Haversine {
+        points: Vec<LatLon>,
+        #[serde(default = "default_circuity")]
+        circuity: f64,
+        speed_m_per_s: f64,
+    },
+}
+
+const EARTH_RADIUS_M: f64 = 6_371_008.8;
+
+impl Travel {
+    /// Number of locations.
+    pub fn len(&self) -> usize {
+        match self {
+            Travel::Matrix { distances, .. } => distances.len(),
+            Travel::Euclidean { points } => points.len(),
+            Travel::Haversine { points, .. } => points.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Distance from `a` to `b` (indices must be in bounds; see `Problem::validate`).
+    pub fn distance(&self, a: usize, b: usize) -> f64 {
+        match self {
+            Travel::Matrix { distances, .. } => distances[a][b],
+            Travel::Euclidean { points } => {
+                let dx = points[a][0] - points[b][0];
+                let dy = points[a][1] - points[b][1];
+                (dx * dx + dy * dy).sqrt()
+            }
+            Travel::Haversine { points, circuity, .. } => {
+                haversine_m(points[a], points[b]) * circuity
+            }
+        }
+    }
+
+    /// Travel duration from `a` to `b` for a vehicle with speed factor 1.
+    pub fn duration(&self, a: usize, b: usize) -> f64 {
+        match self {
+            Travel::Matrix { durations, .. } => durations[a][b],
+            Travel::Euclidean { .. } => self.distance(a, b),
+            Travel::Haversine { speed_m_per_s, .. } => self.distance(a, b) / speed_m_per_s,
+        }
+    }
+}
+
+/// Great-circle distance in metres, with portable trigonometry.
+fn haversine_m(p: LatLon, q: LatLon) -> f64 {
+    let rad = core::f64::consts::PI / 180.0;
+    let dlat = (q.lat - p.lat) * rad;
+    let dlon = (q.lon - p.lon) * rad;
+    let s1 = math::sin(dlat / 2.0);
+    let s2 = math::sin(dlon / 2.0);
+    let h = s1 * s1 + math::cos(p.lat * rad) * math::cos(q.lat * rad) * s2 * s2;
+    let h = h.clamp(0.0, 1.0);
+    2.0 * EARTH_RADIUS_M * math::atan2(h.sqrt(), (1.0 - h).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn haversine_paris_london_is_about_344_km() {
+        let t = Travel::Haversine {
+            points: vec![LatLon { lat: 48.8566, lon: 2.3522 }, LatLon { lat: 51.5074, lon: -0.1278 }],
+            circuity: 1.0,
+            speed_m_per_s: 10.0,
+        };
+        let d = t.distance(0, 1);
+        assert!((d - 343_560.0).abs() < 1_000.0, "{d}");
+        assert!((t.duration(0, 1) - d / 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn euclidean_is_symmetric_and_unrounded() {
+        let t = Travel::Euclidean { points: vec![[0.0, 0.0], [1.0, 1.0]] };
+        assert_eq!(t.distance(0, 1), 2f64.sqrt());
+        assert_eq!(t.duration(1, 0), 2f64.sqrt());
+    }
+}

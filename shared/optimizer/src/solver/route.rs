@@ -1,0 +1,411 @@
+//! One vehicle's route with cached forward/backward data for O(1) insertion checks.
+//!
+//! Node indices: 0 = start, 1..=n = stops, n+1 = end. `dep[k]` is the departure
+//! from node k when leaving as early as possible; `latest[k]` the latest service
+//! start at node k that keeps the rest of the route feasible. Loads are kept per
+//! node (after serving it) with prefix and suffix maxima.
+
+use super::Objective;
+use super::instance::Instance;
+
+#[derive(Debug)]
+pub(crate) struct RouteState {
+    pub v: usize,
+    pub stops: Vec<usize>,
+    pub loc: Vec<usize>,
+    pub dep: Vec<f64>,
+    pub latest: Vec<f64>,
+    pub load: Vec<i64>,
+    pub pre_max: Vec<i64>,
+    pub suf_max: Vec<i64>,
+    pub dist: f64,
+    pub end_time: f64,
+    pub cost: f64,
+    pub brk_after: Option<usize>,
+    pub feasible: bool,
+}
+
+impl Clone for RouteState {
+    fn clone(&self) -> Self {
+        let mut r = RouteState::empty(self.v);
+        r.clone_from(self);
+        r
+    }
+
+    // Reuses allocations: the search copies routes back and forth every iteration.
+    fn clone_from(&mut self, o: &Self) {
+        self.v = o.v;
+        self.stops.clone_from(&o.stops);
+        self.loc.clone_from(&o.loc);
+        self.dep.clone_from(&o.dep);
+        self.latest.clone_from(&o.latest);
+        self.load.clone_from(&o.load);
+        self.pre_max.clone_from(&o.pre_max);
+        self.suf_max.clone_from(&o.suf_max);
+        self.dist = o.dist;
+        self.end_time = o.end_time;
+        self.cost = o.cost;
+        self.brk_after = o.brk_after;
+        self.feasible = o.feasible;
+    }
+}
+
+/// A candidate insertion: first job at stop index `p`; for pairs the delivery goes
+/// into gap `q >= p` of the original route (directly after the pickup when `q == p`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Insertion {
+    pub delta: f64,
+    pub p: usize,
+    pub q: usize,
+}
+
+impl RouteState {
+    fn empty(v: usize) -> Self {
+        RouteState {
+            v,
+            stops: Vec::new(),
+            loc: Vec::new(),
+            dep: Vec::new(),
+            latest: Vec::new(),
+            load: Vec::new(),
+            pre_max: Vec::new(),
+            suf_max: Vec::new(),
+            dist: 0.0,
+            end_time: 0.0,
+            cost: 0.0,
+            brk_after: None,
+            feasible: true,
+        }
+    }
+
+    pub fn new(inst: &Instance, v: usize) -> Self {
+        let mut r = RouteState::empty(v);
+        r.stops = inst.vehs[v].initial.clone();
+        r.update(inst);
+        r
+    }
+
+    pub fn used(&self) -> bool {
+        !self.stops.is_empty()
+    }
+
+    /// Recomputes all caches after `stops` changed. O(n) (O(n^2) with a break).
+    pub fn update(&mut self, inst: &Instance) {
+        let vd = &inst.vehs[self.v];
+        let v = self.v;
+        let n = self.stops.len();
+        self.loc.clear();
+        self.loc.push(vd.start_loc);
+        self.loc.extend(self.stops.iter().map(|&j| inst.jobs[j].loc));
+        self.loc.push(vd.end_loc);
+        let mut feasible = n <= vd.max_stops;
+
+        self.dep.clear();
+        self.dep.push(vd.t0);
+        for k in 1..=n {
+            let job = &inst.jobs[self.stops[k - 1]];
+            let arr = self.dep[k - 1] + inst.t(v, self.loc[k - 1], self.loc[k]);
+            let start = job.earliest_start(arr).unwrap_or_else(|| {
+                feasible = false;
+                arr
+            });
+            self.dep.push(start + job.service);
+        }
+        let end_arr = self.dep[n] + inst.t(v, self.loc[n], self.loc[n + 1]);
+        self.dep.push(end_arr);
+        if end_arr > vd.deadline {
+            feasible = false;
+        }
+
+        self.latest.clear();
+        self.latest.resize(n + 2, 0.0);
+        self.latest[n + 1] = vd.deadline;
+        for k in (1..=n).rev() {
+            let job = &inst.jobs[self.stops[k - 1]];
+            let bound = self.latest[k + 1] - inst.t(v, self.loc[k], self.loc[k + 1]) - job.service;
+            self.latest[k] = job.latest_start(bound);
+        }
+        self.latest[0] = self.latest[1.min(n + 1)] - inst.t(v, self.loc[0], self.loc[1.min(n + 1)]);
+
+        let mut dist = 0.0;
+        for k in 1..n + 2 {
+            dist += inst.d(self.loc[k - 1], self.loc[k]);
+        }
+        self.dist = dist;
+        if dist > vd.max_dist {
+            feasible = false;
+        }
+
+        let dims = inst.dims;
+        self.load.clear();
+        self.load.resize((n + 1) * dims, 0);
+        for &j in &self.stops {
+            if inst.jobs[j].from_start {
+                for k in 0..dims {
+                    self.load[k] += inst.jobs[j].demand[k];
+                }
+            }
+        }
+        for (i, &j) in self.stops.iter().enumerate() {
+            let job = &inst.jobs[j];
+            for k in 0..dims {
+                let prev = self.load[i * dims + k];
+                self.load[(i + 1) * dims + k] = if job.pickup { prev + job.demand[k] } else { prev - job.demand[k] };
+            }
+        }
+        self.pre_max.clone_from(&self.load);
+        self.suf_max.clone_from(&self.load);
+        for i in 1..=n {
+            for k in 0..dims {
+                let a = self.pre_max[(i - 1) * dims + k];
+                let b = &mut self.pre_max[i * dims + k];
+                *b = (*b).max(a);
+            }
+        }
+        for i in (0..n).rev() {
+            for k in 0..dims {
+                let a = self.suf_max[(i + 1) * dims + k];
+                let b = &mut self.suf_max[i * dims + k];
+                *b = (*b).max(a);
+            }
+        }
+        if dims > 0 && (0..dims).any(|k| self.pre_max[n * dims + k] > vd.cap[k]) {
+            feasible = false;
+        }
+
+        self.brk_after = None;
+        self.end_time = end_arr;
+        if vd.brk.is_some() && n > 0 {
+            match best_break(inst, v, &self.stops) {
+                Some((b, end)) => {
+                    self.brk_after = Some(b);
+                    self.end_time = end;
+                }
+                None => feasible = false,
+            }
+        }
+        self.feasible = feasible;
+        self.cost = if n == 0 {
+            0.0
+        } else {
+            match inst.objective {
+                Objective::Distance | Objective::Hierarchical => dist,
+                Objective::Cost => vd.fixed_cost + vd.cpd * dist + vd.cpt * (self.end_time - vd.t0),
+            }
+        };
+    }
+
+    #[inline]
+    fn delta_cost(&self, inst: &Instance, ddist: f64, dtime: f64) -> f64 {
+        let vd = &inst.vehs[self.v];
+        let base = match inst.objective {
+            Objective::Distance | Objective::Hierarchical => ddist,
+            Objective::Cost => vd.cpd * ddist + vd.cpt * dtime,
+        };
+        if self.stops.is_empty() { base + inst.route_penalty[self.v] } else { base }
+    }
+
+    #[inline]
+    fn cap_ok(&self, inst: &Instance, max: &[i64], at: usize, demand: &[i64]) -> bool {
+        let dims = inst.dims;
+        let cap = &inst.vehs[self.v].cap;
+        (0..dims).all(|k| max[at * dims + k] + demand[k] <= cap[k])
+    }
+
+    /// Best insertion of request `req` into this route with cost below `bound`.
+    /// `skip()` is asked per position and returns true to "blink" over it.
+    pub fn best_insertion(
+        &self,
+        inst: &Instance,
+        req: &[usize],
+        bound: f64,
+        skip: &mut dyn FnMut() -> bool,
+    ) -> Option<Insertion> {
+        let vd = &inst.vehs[self.v];
+        if self.stops.len() + req.len() > vd.max_stops {
+            return None;
+        }
+        if req.len() == 1 { self.best_single(inst, req[0], bound, skip) } else { self.best_pair(inst, req[0], req[1], bound, skip) }
+    }
+
+    fn best_single(&self, inst: &Instance, j: usize, bound: f64, skip: &mut dyn FnMut() -> bool) -> Option<Insertion> {
+        let v = self.v;
+        let vd = &inst.vehs[v];
+        let job = &inst.jobs[j];
+        let n = self.stops.len();
+        let jl = job.loc;
+        let last_end = job.windows[job.windows.len() - 1].1;
+        let mut best: Option<Insertion> = None;
+        let mut best_cost = bound;
+        for p in 0..=n {
+            if self.dep[p] > last_end {
+                break;
+            }
+            if inst.dims > 0 {
+                if job.pickup {
+                    if !self.cap_ok(inst, &self.suf_max, p, &job.demand) {
+                        continue;
+                    }
+                } else if !self.cap_ok(inst, &self.pre_max, p, &job.demand) {
+                    break;
+                }
+            }
+            if p < n && inst.jobs[self.stops[p]].glued {
+                continue;
+            }
+            if skip() {
+                continue;
+            }
+            let (a, b) = (self.loc[p], self.loc[p + 1]);
+            let ddist = inst.d(a, jl) + inst.d(jl, b) - inst.d(a, b);
+            if self.dist + ddist > vd.max_dist {
+                continue;
+            }
+            let Some(start) = job.earliest_start(self.dep[p] + inst.t(v, a, jl)) else { continue };
+            let arr_b = start + job.service + inst.t(v, jl, b);
+            if arr_b > self.latest[p + 1] {
+                continue;
+            }
+            let dtime = arr_b - self.dep[p] - inst.t(v, a, b);
+            let c = self.delta_cost(inst, ddist, dtime);
+            if c < best_cost && self.break_ok(inst, &[(p, j)]) {
+                best_cost = c;
+                best = Some(Insertion { delta: c, p, q: p });
+            }
+        }
+        best
+    }
+
+    fn best_pair(&self, inst: &Instance, pj: usize, dj: usize, bound: f64, skip: &mut dyn FnMut() -> bool) -> Option<Insertion> {
+        let v = self.v;
+        let vd = &inst.vehs[v];
+        let (pjob, djob) = (&inst.jobs[pj], &inst.jobs[dj]);
+        let n = self.stops.len();
+        let dims = inst.dims;
+        let cap = &vd.cap;
+        let (pl, dl) = (pjob.loc, djob.loc);
+        let p_last = pjob.windows[pjob.windows.len() - 1].1;
+        let mut best: Option<Insertion> = None;
+        let mut best_cost = bound;
+        for p in 0..=n {
+            if self.dep[p] > p_last {
+                break;
+            }
+            if p < n && inst.jobs[self.stops[p]].glued {
+                continue;
+            }
+            if skip() {
+                continue;
+            }
+            let (a, b) = (self.loc[p], self.loc[p + 1]);
+            let Some(ps) = pjob.earliest_start(self.dep[p] + inst.t(v, a, pl)) else { continue };
+            let pdep = ps + pjob.service;
+            let pick_dd = inst.d(a, pl) + inst.d(pl, b) - inst.d(a, b);
+            // Running max load over nodes p..=q (the pair's goods are on board there).
+            let mut run_max: Vec<i64> = (0..dims).map(|k| self.load[p * dims + k]).collect();
+            // t = departure from node q with the pickup inserted (before the delivery).
+            let mut t = pdep;
+            let mut prev_loc = pl;
+            for q in p..=n {
+                if q > p {
+                    // Move through original node q.
+                    let node = q;
+                    let job = &inst.jobs[self.stops[node - 1]];
+                    let Some(s) = job.earliest_start(t + inst.t(v, prev_loc, self.loc[node])) else { break };
+                    t = s + job.service;
+                    prev_loc = self.loc[node];
+                    for (k, m) in run_max.iter_mut().enumerate() {
+                        *m = (*m).max(self.load[q * dims + k]);
+                    }
+                }
+                if (0..dims).any(|k| run_max[k] + pjob.demand[k] > cap[k]) {
+                    break;
+                }
+                if q < n && q > p && inst.jobs[self.stops[q]].glued {
+                    continue;
+                }
+                let next = self.loc[q + 1];
+                let Some(ds) = djob.earliest_start(t + inst.t(v, prev_loc, dl)) else { break };
+                let arr_next = ds + djob.service + inst.t(v, dl, next);
+                if arr_next > self.latest[q + 1] {
+                    continue;
+                }
+                let ddist = if q == p {
+                    inst.d(a, pl) + inst.d(pl, dl) + inst.d(dl, b) - inst.d(a, b)
+                } else {
+                    pick_dd + inst.d(self.loc[q], dl) + inst.d(dl, next) - inst.d(self.loc[q], next)
+                };
+                if self.dist + ddist > vd.max_dist {
+                    continue;
+                }
+                let dtime = arr_next - self.dep[q] - inst.t(v, self.loc[q], next);
+                let c = self.delta_cost(inst, ddist, dtime);
+                if c < best_cost && self.break_ok(inst, &[(q, dj), (p, pj)]) {
+                    best_cost = c;
+                    best = Some(Insertion { delta: c, p, q });
+                }
+            }
+        }
+        best
+    }
+
+    /// With a break, the O(1) checks are only necessary conditions: re-simulate.
+    fn break_ok(&self, inst: &Instance, inserts: &[(usize, usize)]) -> bool {
+        if inst.vehs[self.v].brk.is_none() {
+            return true;
+        }
+        let mut s = self.stops.clone();
+        for &(pos, j) in inserts {
+            s.insert(pos, j);
+        }
+        best_break(inst, self.v, &s).is_some()
+    }
+
+    /// Applies an insertion found by `best_insertion` and refreshes caches.
+    pub fn apply(&mut self, inst: &Instance, req: &[usize], ins: Insertion) {
+        if req.len() == 1 {
+            self.stops.insert(ins.p, req[0]);
+        } else {
+            self.stops.insert(ins.q, req[1]);
+            self.stops.insert(ins.p, req[0]);
+        }
+        self.update(inst);
+    }
+}
+
+/// End time with the break after `b` stops, or None if infeasible.
+fn sim_with_break(inst: &Instance, v: usize, stops: &[usize], b: usize) -> Option<f64> {
+    let vd = &inst.vehs[v];
+    let (ws, we, bd) = vd.brk?;
+    let mut t = vd.t0;
+    let mut at = vd.start_loc;
+    let take = |t: f64| -> Option<f64> {
+        let s = t.max(ws);
+        if s > we { None } else { Some(s + bd) }
+    };
+    if b == 0 {
+        t = take(t)?;
+    }
+    for (k, &j) in stops.iter().enumerate() {
+        let job = &inst.jobs[j];
+        t = job.earliest_start(t + inst.t(v, at, job.loc))? + job.service;
+        at = job.loc;
+        if b == k + 1 {
+            t = take(t)?;
+        }
+    }
+    t += inst.t(v, at, vd.end_loc);
+    if t > vd.deadline { None } else { Some(t) }
+}
+
+/// Break position with the earliest route end.
+pub(crate) fn best_break(inst: &Instance, v: usize, stops: &[usize]) -> Option<(usize, f64)> {
+    let mut best: Option<(usize, f64)> = None;
+    for b in 0..=stops.len() {
+        if let Some(e) = sim_with_break(inst, v, stops, b)
+            && best.is_none_or(|(_, be)| e < be) {
+                best = Some((b, e));
+            }
+    }
+    best
+}
