@@ -1,0 +1,8 @@
+//! Doorstep's service core. Use cases take ports (traits), never SDK clients; the
+//! adapters in sibling crates implement the ports, and the entry points (Lambda
+//! `main`s, `doorstep serve`) only wire them together.
+
+pub mod ports;
+pub mod usecases;
+
+pub use ports::{Clock, Store, StoreError, SystemClock};

@@ -1,0 +1,27 @@
+//! The `doorstep` command.
+
+mod serve;
+mod web;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "doorstep", version, about = "Last-mile delivery: plan, dispatch, track.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every Doorstep function in this process on the embedded SQLite store and
+    /// serve the web app.
+    Serve(serve::ServeArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+    }
+}

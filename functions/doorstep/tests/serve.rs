@@ -1,0 +1,130 @@
+//! `doorstep serve` as a user runs it: a real process on a free port with its own
+//! data directory, spoken to over real HTTP.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(data: &Path, web: &Path, extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_doorstep"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .arg("--web")
+        .arg(web)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn doorstep serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("server exited before listening").expect("read stdout");
+        if let Some(url) = line.strip_prefix("Doorstep listening on ") {
+            break url.trim().to_string();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, base }
+}
+
+struct Reply {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+/// One plain HTTP/1.1 GET, as a browser would send it.
+fn check(server: &Server, path: &str) -> Reply {
+    let host = server.base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).expect("connect");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("send");
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("read");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("HTTP response");
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code");
+    Reply { status, headers: head.to_ascii_lowercase(), body: body.to_string() }
+}
+
+fn web_dir_with_index(dir: &Path) {
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>Doorstep test shell</title>").expect("index");
+    std::fs::create_dir_all(dir.join("pkg")).expect("pkg dir");
+    std::fs::write(dir.join("pkg/app.js"), "export default 1;").expect("js");
+}
+
+#[test]
+fn serve_answers_health_and_cross_origin_isolates_every_response() {
+    let data = tempfile::tempdir().expect("data dir");
+    let web = tempfile::tempdir().expect("web dir");
+    web_dir_with_index(web.path());
+    let server = start(data.path(), web.path(), &[]);
+
+    let health = check(&server, "/api/health");
+    assert_eq!(health.status, 200, "{}", health.body);
+    assert!(health.body.contains("\"store\":\"sqlite\""), "{}", health.body);
+
+    for path in ["/api/health", "/", "/pkg/app.js", "/driver", "/t/abc123"] {
+        let reply = check(&server, path);
+        assert!(reply.headers.contains("cross-origin-opener-policy: same-origin"), "{path}: {}", reply.headers);
+        assert!(reply.headers.contains("cross-origin-embedder-policy: credentialless"), "{path}: {}", reply.headers);
+    }
+    assert!(data.path().join("doorstep.sqlite3").is_file(), "the embedded store lives in --data");
+}
+
+#[test]
+fn client_routes_get_the_app_shell_and_missing_files_get_404() {
+    let data = tempfile::tempdir().expect("data dir");
+    let web = tempfile::tempdir().expect("web dir");
+    web_dir_with_index(web.path());
+    let server = start(data.path(), web.path(), &[]);
+
+    for path in ["/", "/driver", "/t/0123456789abcdef"] {
+        let reply = check(&server, path);
+        assert_eq!(reply.status, 200, "{path}");
+        assert!(reply.body.contains("Doorstep test shell"), "{path}: {}", reply.body);
+    }
+    assert_eq!(check(&server, "/pkg/missing.js").status, 404);
+    assert!(check(&server, "/pkg/app.js").body.contains("export default"));
+}
+
+#[test]
+fn unbuilt_web_app_explains_how_to_build_it() {
+    let data = tempfile::tempdir().expect("data dir");
+    let web = tempfile::tempdir().expect("empty web dir");
+    let server = start(data.path(), web.path(), &[]);
+    let reply = check(&server, "/");
+    assert_eq!(reply.status, 503);
+    assert!(reply.body.contains("cargo xtask dev"), "{}", reply.body);
+}
+
+#[test]
+fn demo_business_is_loaded_once_and_survives_restarts() {
+    let data = tempfile::tempdir().expect("data dir");
+    let web = tempfile::tempdir().expect("web dir");
+    let config_after_first_run = {
+        let server = start(data.path(), web.path(), &["--demo"]);
+        check(&server, "/api/config").body
+    };
+    assert!(config_after_first_run.contains("\"depots\":[{"), "{config_after_first_run}");
+
+    // A second --demo run must neither duplicate nor fail; a plain run still sees it.
+    let again = start(data.path(), web.path(), &["--demo"]);
+    assert_eq!(check(&again, "/api/config").body, config_after_first_run);
+    drop(again);
+    let plain = start(data.path(), web.path(), &[]);
+    assert_eq!(check(&plain, "/api/config").body, config_after_first_run);
+}
