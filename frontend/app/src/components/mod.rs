@@ -1,0 +1,3 @@
+pub mod map_view;
+
+pub use map_view::{MapMarker, MapView};

@@ -1,0 +1,28 @@
+//! Doorstep's web app: one Yew app with three faces (dispatcher, driver, customer
+//! tracking), chosen by the URL.
+
+mod components;
+mod pages;
+mod routes;
+mod services;
+
+pub use routes::Route;
+
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+#[function_component(App)]
+pub fn app() -> Html {
+    html! {
+        <BrowserRouter>
+            <Switch<Route> render={routes::switch} />
+        </BrowserRouter>
+    }
+}
+
+/// Entry point called by the generated JS glue once the module is instantiated.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() {
+    yew::Renderer::<App>::new().render();
+}

@@ -1,0 +1,27 @@
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::pages::{DispatcherPage, DriverPage, NotFoundPage, TrackingPage};
+
+/// Every URL the app answers. The server falls back to `index.html` for these.
+#[derive(Clone, Debug, PartialEq, Eq, Routable)]
+pub enum Route {
+    #[at("/")]
+    Dispatcher,
+    #[at("/driver")]
+    Driver,
+    #[at("/t/:token")]
+    Tracking { token: String },
+    #[not_found]
+    #[at("/404")]
+    NotFound,
+}
+
+pub fn switch(route: Route) -> Html {
+    match route {
+        Route::Dispatcher => html! { <DispatcherPage /> },
+        Route::Driver => html! { <DriverPage /> },
+        Route::Tracking { token } => html! { <TrackingPage {token} /> },
+        Route::NotFound => html! { <NotFoundPage /> },
+    }
+}

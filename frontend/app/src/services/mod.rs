@@ -1,0 +1,3 @@
+//! Typed access to Doorstep's HTTP API.
+
+pub mod config;
