@@ -1,0 +1,50 @@
+//! `cargo xtask <command>`: everything a developer or CI needs, from a bare machine.
+
+mod dev;
+mod process;
+mod test_suite;
+mod tools;
+mod web_build;
+
+use std::path::PathBuf;
+
+const USAGE: &str = "\
+Usage: cargo xtask <command> [options]
+
+Commands:
+  dev [-- <serve options>]   install what is missing, build, and start Doorstep with the demo business
+  test                       install what is missing and run every test
+  build-web                  build the web app into target/web
+  install-tools              only install what is missing
+";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    match args.first().map(String::as_str) {
+        Some("dev") => dev::run(&root, &args[1..]),
+        Some("test") => test_suite::run(&root),
+        Some("build-web") => {
+            tools::ensure(&root, tools::Needs::WEB)?;
+            web_build::build(&root).map(|_| ())
+        }
+        Some("install-tools") => tools::ensure(&root, tools::Needs::ALL),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => {
+            eprint!("unknown command `{other}`\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    // infra/xtask -> workspace root
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("xtask lives two levels below the workspace root")
+        .to_path_buf()
+}

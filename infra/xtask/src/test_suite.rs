@@ -1,0 +1,77 @@
+//! `cargo xtask test`: installs what is missing, then runs every test suite. It
+//! carries on past a failing suite so one run shows every failure, and exits
+//! non-zero if any failed.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::bail;
+
+use crate::process::{self, Step, cargo, print_summary, step};
+use crate::{tools, web_build};
+
+pub fn run(root: &Path) -> anyhow::Result<()> {
+    tools::ensure(root, tools::Needs::ALL)?;
+    let mut steps: Vec<Step> = Vec::new();
+
+    let _ = step(&mut steps, "Rust unit and integration tests (native)", || {
+        // Tests that start real servers (moto_server, SMTP) find them in the venv.
+        process::run(
+            cargo(root)
+                .args(["test", "--workspace", "--exclude", "doorstep-app", "--locked"])
+                .env("PATH", tools::path_with(&[tools::python_bin(root)])),
+        )
+    });
+    let _ = step(&mut steps, "shared crates build for wasm32-unknown-unknown", || {
+        process::run(cargo(root).args([
+            "check",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--package",
+            "doorstep-domain",
+            "--package",
+            "doorstep-optimizer",
+            "--locked",
+        ]))
+    });
+    let web_built = step(&mut steps, "web app build", || web_build::build(root).map(|_| ())).is_ok();
+    let _ = step(&mut steps, "wasm tests in Chromium (wasm-bindgen-test)", || {
+        process::run(cargo(root)
+            .args(["test", "--target", "wasm32-unknown-unknown", "--package", "doorstep-app", "--locked"])
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", tools::wasm_bindgen_test_runner_bin())
+            .env("CHROMEDRIVER", tools::CHROMEDRIVER))
+    });
+    if web_built {
+        let _ = step(&mut steps, "browser tests (playwright-core + Chromium)", || browser_tests(root));
+    } else {
+        println!("\nSkipping the browser tests: the web app did not build.");
+    }
+
+    print_summary(&steps);
+    let failed = steps.iter().filter(|s| !s.ok).count();
+    if failed > 0 || !web_built {
+        bail!("{failed} test step(s) failed");
+    }
+    println!("All tests passed.");
+    Ok(())
+}
+
+fn browser_tests(root: &Path) -> anyhow::Result<()> {
+    process::run(cargo(root).args(["build", "--package", "doorstep", "--bin", "doorstep", "--locked"]))?;
+    let artifacts = root.join("target/browser-artifacts");
+    std::fs::create_dir_all(&artifacts)?;
+    // Node 20's runner takes files, not globs: list the specs explicitly.
+    let mut specs: Vec<_> = std::fs::read_dir(root.join("tests/browser/specs"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
+        .collect();
+    specs.sort();
+    process::run(Command::new("node")
+        .args(["--test", "--test-concurrency=1"])
+        .args(&specs)
+        .current_dir(root.join("tests/browser"))
+        .env("DOORSTEP_BIN", root.join("target/debug/doorstep"))
+        .env("DOORSTEP_WEB", web_build::web_dir(root))
+        .env("DOORSTEP_ARTIFACTS", &artifacts)
+        .env("CHROMIUM", tools::CHROMIUM))
+}

@@ -1,0 +1,58 @@
+// The three faces of the app load from a real `doorstep serve`, each with a live
+// Leaflet map, cross-origin isolated (so the optimizer can use threads), and
+// without console errors.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
+import { startDoorstep } from "../support/server.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startDoorstep({ demo: true });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const ROUTES = [
+  { name: "dispatcher", path: "/", page: "dispatcher", heading: "Doorstep" },
+  { name: "driver", path: "/driver", page: "driver", heading: "Doorstep Driver" },
+  { name: "tracking", path: "/t/3f2a9c1e7b5d4a60", page: "tracking", heading: "Your delivery" },
+];
+
+for (const route of ROUTES) {
+  test(`${route.name} route renders its map, cross-origin isolated, without console errors`, async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const errors = collectConsoleErrors(page);
+    const response = await page.goto(server.baseUrl + route.path);
+    assert.equal(response.status(), 200);
+
+    await page.locator(`[data-page="${route.page}"]`).waitFor({ timeout: 15_000 });
+    // Leaflet marks the container once it has initialised the map.
+    const map = page.locator('[data-testid="map"].leaflet-container');
+    await map.waitFor({ timeout: 15_000 });
+    const box = await map.boundingBox();
+    assert.ok(box && box.width > 200 && box.height > 200, `map is too small: ${JSON.stringify(box)}`);
+    assert.equal(await page.locator("h1").first().textContent(), route.heading);
+
+    assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), true, "page must be cross-origin isolated");
+    await screenshot(page, `app-shell-${route.name}`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+}
+
+test("dispatcher shows the demo business's depot on the map", async () => {
+  const page = await browser.newPage();
+  await page.goto(server.baseUrl + "/");
+  await page.locator(".leaflet-marker-icon").first().waitFor({ timeout: 15_000 });
+  const sidebar = await page.locator(".sidebar").textContent();
+  assert.match(sidebar, /1 depot\(s\) set up/);
+  await page.close();
+});

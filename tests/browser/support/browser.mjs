@@ -1,0 +1,50 @@
+// Debian's Chromium driven by playwright-core; no browser is ever downloaded.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { requiredEnv } from "./server.mjs";
+
+// Without the networking flags Chromium keeps trying to reach Google on this
+// closed network; --no-sandbox because CI runs as root.
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+}
+
+/// Console errors and page errors, except failed map tile loads (the network is
+/// closed here, and tiles are decoration).
+export function collectConsoleErrors(page, { tileHosts = ["tile.openstreetmap.org"] } = {}) {
+  const errors = [];
+  const isTile = (url) => tileHosts.some((host) => (url || "").includes(host));
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    if (isTile(msg.location()?.url)) return;
+    errors.push(`console: ${msg.text()} (${msg.location()?.url ?? "?"})`);
+  });
+  page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
+  page.on("requestfailed", (request) => {
+    if (!isTile(request.url())) errors.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
+  });
+  return errors;
+}
+
+export async function screenshot(page, name) {
+  const dir = join(requiredEnv("DOORSTEP_ARTIFACTS"), "screenshots");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
