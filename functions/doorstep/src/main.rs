@@ -1,6 +1,7 @@
 //! The `doorstep` command.
 
 mod serve;
+mod solve;
 mod web;
 
 use clap::{Parser, Subcommand};
@@ -17,11 +18,15 @@ enum Command {
     /// Run every Doorstep function in this process on the embedded SQLite store and
     /// serve the web app.
     Serve(serve::ServeArgs),
+    /// Solve a routing problem file (Doorstep JSON or Solomon text) with the
+    /// optimizer and print the routes.
+    Solve(solve::SolveArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Solve(args) => solve::run(args),
     }
 }

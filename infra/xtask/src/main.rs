@@ -1,5 +1,7 @@
 //! `cargo xtask <command>`: everything a developer or CI needs, from a bare machine.
 
+mod bench_report;
+mod bench_solver;
 mod dev;
 mod process;
 mod test_suite;
@@ -16,6 +18,9 @@ Commands:
   test                       install what is missing and run every test
   build-web                  build the web app into target/web
   install-tools              only install what is missing
+  bench-solver [options]     run the optimizer on the VRPTW sets and append the results to BENCHMARKS.md
+                             (--set solomon|homberger200 --time SECS --objective distance|hierarchical|cost
+                              --threads N --seed N --instances C101,R101)
 ";
 
 fn main() -> anyhow::Result<()> {
@@ -28,6 +33,7 @@ fn main() -> anyhow::Result<()> {
             tools::ensure(&root, tools::Needs::WEB)?;
             web_build::build(&root).map(|_| ())
         }
+        Some("bench-solver") => bench_solver::run(&root, &args[1..]),
         Some("install-tools") => tools::ensure(&root, tools::Needs::ALL),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");

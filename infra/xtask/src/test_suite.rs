@@ -36,10 +36,15 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     });
     let web_built = step(&mut steps, "web app build", || web_build::build(root).map(|_| ())).is_ok();
     let _ = step(&mut steps, "wasm tests in Chromium (wasm-bindgen-test)", || {
-        process::run(cargo(root)
-            .args(["test", "--target", "wasm32-unknown-unknown", "--package", "doorstep-app", "--locked"])
-            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", tools::wasm_bindgen_test_runner_bin())
-            .env("CHROMEDRIVER", tools::CHROMEDRIVER))
+        let native_routes = native_reference_routes(root)?;
+        process::run(
+            cargo(root)
+                .args(["test", "--target", "wasm32-unknown-unknown", "--locked"])
+                .args(["--package", "doorstep-app", "--package", "doorstep-solver-wasm"])
+                .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", tools::wasm_bindgen_test_runner_bin())
+                .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+                .env("DOORSTEP_NATIVE_C101_ROUTES", native_routes),
+        )
     });
     if web_built {
         let _ = step(&mut steps, "browser tests (playwright-core + Chromium)", || browser_tests(root));
@@ -74,4 +79,26 @@ fn browser_tests(root: &Path) -> anyhow::Result<()> {
         .env("DOORSTEP_WEB", web_build::web_dir(root))
         .env("DOORSTEP_ARTIFACTS", &artifacts)
         .env("CHROMIUM", tools::CHROMIUM))
+}
+
+/// Routes of C101 solved natively with the seed and budget that
+/// frontend/solver/tests/solve_in_browser.rs uses, as a JSON list of job-id lists.
+fn native_reference_routes(root: &Path) -> anyhow::Result<String> {
+    let output = cargo(root)
+        .args(["run", "--quiet", "--locked", "--package", "doorstep", "--bin", "doorstep", "--", "solve"])
+        .arg(root.join("shared/optimizer/tests/data/C101.txt"))
+        .args(["--format", "solomon", "--iterations", "300", "--seed", "7", "--objective", "distance", "--threads", "1"])
+        .args(["--output", "json"])
+        .output()?;
+    if !output.status.success() {
+        bail!("native reference solve failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let routes: Vec<Vec<String>> = report["routes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r.as_array().into_iter().flatten().map(|j| j.to_string().trim_matches('"').to_string()).collect())
+        .collect();
+    Ok(serde_json::to_string(&routes)?)
 }

@@ -47,7 +47,13 @@ fn main() {
     config.time_limit_ms = time_ms;
     // (instance, convention) -> (vehicles, distance)
     let mut bks: BTreeMap<(String, String), (usize, f64)> = BTreeMap::new();
-    if let Ok(text) = std::fs::read_to_string(&bks_path) {
+    // The Gehring-Homberger table (hierarchical only) sits next to the Solomon one.
+    let homberger = bks_path.with_file_name("homberger_200.csv");
+    for path in [&bks_path, &homberger] {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            eprintln!("no BKS table at {}", path.display());
+            continue;
+        };
         for line in text.lines().skip(1) {
             let cols: Vec<&str> = line.split(',').collect();
             if cols.len() < 4 {
@@ -55,11 +61,9 @@ fn main() {
             }
             let conv = if line.ends_with("distance_only") { "distance_only" } else { "hierarchical" };
             if let (Ok(v), Ok(d)) = (cols[1].parse(), cols[2].parse()) {
-                bks.insert((cols[0].to_string(), conv.to_string()), (v, d));
+                bks.insert((cols[0].to_uppercase(), conv.to_string()), (v, d));
             }
         }
-    } else {
-        eprintln!("no BKS table at {}", bks_path.display());
     }
     println!(
         "{:<8} {:>4} {:>10} {:>9} | {:>4} {:>9} {:>7} | {:>4} {:>9} {:>7} {:>8}",
@@ -67,7 +71,7 @@ fn main() {
     );
     let (mut gap_h, mut gap_d, mut dveh, mut n) = (0.0, 0.0, 0.0, 0.0);
     for f in &files {
-        let name = Path::new(f).file_stem().unwrap().to_string_lossy().to_string();
+        let name = Path::new(f).file_stem().unwrap().to_string_lossy().to_uppercase();
         let text = std::fs::read_to_string(f).expect("readable file");
         let problem = solomon::parse(&f.file_name().unwrap().to_string_lossy(), &text).expect("valid file");
         let t0 = Instant::now();

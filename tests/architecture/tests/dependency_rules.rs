@@ -46,8 +46,13 @@ fn check(metadata: &Value, rules: &[Rule]) -> Vec<String> {
     violations(metadata, rules).iter().map(ToString::to_string).collect()
 }
 
-const PURE: &[Rule] =
-    &[Rule { name: "pure", platform: None, applies_to: &["doorstep-domain"], forbidden: &["tokio", "aws-*"] }];
+const PURE: &[Rule] = &[Rule {
+    name: "pure",
+    platform: None,
+    applies_to: &["doorstep-domain"],
+    forbidden: &["tokio", "aws-*"],
+    exempt: &["vetted"],
+}];
 
 #[test]
 fn workspace_keeps_every_dependency_rule() {
@@ -78,6 +83,14 @@ fn prefix_patterns_catch_every_aws_crate() {
 fn dev_dependencies_do_not_count() {
     let metadata = graph(&[("doorstep-domain", "tokio", "dev")]);
     assert!(check(&metadata, PURE).is_empty());
+}
+
+#[test]
+fn forbidden_crates_behind_an_exempt_crate_are_tolerated_but_not_elsewhere() {
+    let metadata = graph(&[("doorstep-domain", "vetted", "normal"), ("vetted", "tokio", "normal")]);
+    assert!(check(&metadata, PURE).is_empty());
+    let metadata = graph(&[("doorstep-domain", "other", "normal"), ("other", "tokio", "normal")]);
+    assert_eq!(check(&metadata, PURE).len(), 1);
 }
 
 #[test]

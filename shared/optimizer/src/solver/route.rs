@@ -50,6 +50,43 @@ impl Clone for RouteState {
     }
 }
 
+/// Decides which insertion positions to skip: each with probability `rate`, drawn
+/// as geometric gaps so the generator is not called per position.
+pub(crate) struct Blink<'r> {
+    rng: &'r mut crate::rng::Rng,
+    inv_log: f64,
+    gap: u64,
+    /// When false nothing is skipped (the gap is kept for later).
+    pub enabled: bool,
+}
+
+impl<'r> Blink<'r> {
+    pub fn new(rng: &'r mut crate::rng::Rng, rate: f64) -> Self {
+        let inv_log = 1.0 / crate::math::ln(1.0 - rate);
+        let mut b = Blink { rng, inv_log, gap: 0, enabled: true };
+        b.draw();
+        b
+    }
+
+    fn draw(&mut self) {
+        let u = 1.0 - self.rng.next_f64();
+        self.gap = (crate::math::ln(u) * self.inv_log).floor().min(1e18) as u64;
+    }
+
+    #[inline]
+    pub fn skip(&mut self) -> bool {
+        if !self.enabled {
+            false
+        } else if self.gap == 0 {
+            self.draw();
+            true
+        } else {
+            self.gap -= 1;
+            false
+        }
+    }
+}
+
 /// A candidate insertion: first job at stop index `p`; for pairs the delivery goes
 /// into gap `q >= p` of the original route (directly after the pickup when `q == p`).
 #[derive(Clone, Copy, Debug)]
@@ -212,23 +249,21 @@ impl RouteState {
         (0..dims).all(|k| max[at * dims + k] + demand[k] <= cap[k])
     }
 
-    /// Best insertion of request `req` into this route with cost below `bound`.
-    /// `skip()` is asked per position and returns true to "blink" over it.
-    pub fn best_insertion(
-        &self,
-        inst: &Instance,
-        req: &[usize],
-        bound: f64,
-        skip: &mut dyn FnMut() -> bool,
-    ) -> Option<Insertion> {
+    /// Best insertion of request `req` into this route with cost below `bound`,
+    /// skipping ("blinking" over) the positions `blink` picks.
+    pub fn best_insertion(&self, inst: &Instance, req: &[usize], bound: f64, blink: &mut Blink) -> Option<Insertion> {
         let vd = &inst.vehs[self.v];
         if self.stops.len() + req.len() > vd.max_stops {
             return None;
         }
-        if req.len() == 1 { self.best_single(inst, req[0], bound, skip) } else { self.best_pair(inst, req[0], req[1], bound, skip) }
+        if req.len() == 1 {
+            self.best_single(inst, req[0], bound, blink)
+        } else {
+            self.best_pair(inst, req[0], req[1], bound, blink)
+        }
     }
 
-    fn best_single(&self, inst: &Instance, j: usize, bound: f64, skip: &mut dyn FnMut() -> bool) -> Option<Insertion> {
+    fn best_single(&self, inst: &Instance, j: usize, bound: f64, blink: &mut Blink) -> Option<Insertion> {
         let v = self.v;
         let vd = &inst.vehs[v];
         let job = &inst.jobs[j];
@@ -237,6 +272,9 @@ impl RouteState {
         let last_end = job.windows[job.windows.len() - 1].1;
         let mut best: Option<Insertion> = None;
         let mut best_cost = bound;
+        // When the cost is the distance delta, positions can be pruned before the time checks.
+        let pure_distance = inst.objective != Objective::Cost;
+        let penalty = if self.stops.is_empty() { inst.route_penalty[self.v] } else { 0.0 };
         for p in 0..=n {
             if self.dep[p] > last_end {
                 break;
@@ -253,12 +291,12 @@ impl RouteState {
             if p < n && inst.jobs[self.stops[p]].glued {
                 continue;
             }
-            if skip() {
+            if blink.skip() {
                 continue;
             }
             let (a, b) = (self.loc[p], self.loc[p + 1]);
             let ddist = inst.d(a, jl) + inst.d(jl, b) - inst.d(a, b);
-            if self.dist + ddist > vd.max_dist {
+            if self.dist + ddist > vd.max_dist || (pure_distance && ddist + penalty >= best_cost) {
                 continue;
             }
             let Some(start) = job.earliest_start(self.dep[p] + inst.t(v, a, jl)) else { continue };
@@ -276,7 +314,7 @@ impl RouteState {
         best
     }
 
-    fn best_pair(&self, inst: &Instance, pj: usize, dj: usize, bound: f64, skip: &mut dyn FnMut() -> bool) -> Option<Insertion> {
+    fn best_pair(&self, inst: &Instance, pj: usize, dj: usize, bound: f64, blink: &mut Blink) -> Option<Insertion> {
         let v = self.v;
         let vd = &inst.vehs[v];
         let (pjob, djob) = (&inst.jobs[pj], &inst.jobs[dj]);
@@ -294,7 +332,7 @@ impl RouteState {
             if p < n && inst.jobs[self.stops[p]].glued {
                 continue;
             }
-            if skip() {
+            if blink.skip() {
                 continue;
             }
             let (a, b) = (self.loc[p], self.loc[p + 1]);

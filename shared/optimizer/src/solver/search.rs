@@ -4,7 +4,7 @@
 
 use super::Objective;
 use super::instance::{Instance, NONE};
-use super::route::{Insertion, RouteState};
+use super::route::{Blink, Insertion, RouteState};
 use crate::math;
 use crate::rng::Rng;
 
@@ -129,7 +129,7 @@ impl<'a> Worker<'a> {
             iterations: 0,
         };
         let mut removed = inst.free_requests.clone();
-        w.recreate_cand(&mut removed);
+        w.recreate_cand(&mut removed, true);
         w.cur.clone_from(&w.cand);
         w.best.clone_from(&w.cand);
         w.cur_key = w.cur.key(inst);
@@ -158,6 +158,9 @@ impl<'a> Worker<'a> {
             self.cand.clone_from(&self.best);
             self.cur_key = self.best_key;
             self.max_routes = self.best.vehicles();
+            // With the fleet fixed, many moves fail; a hotter schedule keeps the search moving.
+            self.t_start *= 3.0;
+            self.t_end *= 3.0;
         }
     }
 
@@ -186,7 +189,7 @@ impl<'a> Worker<'a> {
         self.ruin_cand();
         let mut removed = std::mem::take(&mut self.removed);
         removed.append(&mut self.cand.unassigned);
-        self.recreate_cand(&mut removed);
+        self.recreate_cand(&mut removed, true);
         self.removed = removed;
         let key = self.cand.key(inst);
         let temp = self.t_start * math::exp(frac.clamp(0.0, 1.0) * math::ln(self.t_end / self.t_start));
@@ -244,7 +247,7 @@ impl<'a> Worker<'a> {
         self.ruin_cand();
         let mut removed = std::mem::take(&mut self.removed);
         removed.append(&mut self.cand.unassigned);
-        self.recreate_cand(&mut removed);
+        self.recreate_cand(&mut removed, false);
         self.removed = removed;
         let abs_sum = |s: &Sol, a: &[u64]| s.unassigned.iter().map(|&r| a[r]).sum::<u64>();
         if self.cand.unassigned.len() < fleet.sol.unassigned.len()
@@ -347,7 +350,7 @@ impl<'a> Worker<'a> {
     }
 
     /// Greedy insertion with blinks of `removed` into `cand`, in a random SISR order.
-    fn recreate_cand(&mut self, removed: &mut Vec<usize>) {
+    fn recreate_cand(&mut self, removed: &mut Vec<usize>, may_exceed: bool) {
         let inst = self.inst;
         self.rng.shuffle(removed);
         let demand = |r: usize| -> i64 { inst.jobs[inst.requests[r][0]].demand.iter().sum() };
@@ -365,12 +368,11 @@ impl<'a> Worker<'a> {
             _ => removed.sort_by(|&a, &b| tw(a).total_cmp(&tw(b))),
         }
         let sol = &mut self.cand;
-        let rng = &mut self.rng;
+        let mut blink = Blink::new(&mut self.rng, BLINK);
         let mut used = sol.vehicles();
         let mut tried_classes: Vec<usize> = Vec::new();
-        // Outside fleet minimisation a request may open a route beyond the limit rather
-        // than stay unassigned: unassigned jobs weigh more than vehicles.
-        let may_exceed = self.fleet.is_none();
+        // Outside fleet minimisation (`may_exceed`) a request may open a route beyond the
+        // limit rather than stay unassigned: unassigned jobs weigh more than vehicles.
         for &r in removed.iter() {
             let req = &inst.requests[r];
             let mut best: Option<(usize, Insertion)> = None;
@@ -381,6 +383,7 @@ impl<'a> Worker<'a> {
                 }
                 let mut bound = f64::INFINITY;
                 tried_classes.clear();
+                blink.enabled = attempt == 0;
                 for route in sol.routes.iter() {
                     let v = route.v;
                     if !inst.compatible(v, r) {
@@ -393,8 +396,7 @@ impl<'a> Worker<'a> {
                         }
                         tried_classes.push(class);
                     }
-                    let mut skip = || attempt == 0 && rng.next_f64() < BLINK;
-                    if let Some(ins) = route.best_insertion(inst, req, bound, &mut skip) {
+                    if let Some(ins) = route.best_insertion(inst, req, bound, &mut blink) {
                         bound = ins.delta;
                         best = Some((v, ins));
                     }
