@@ -2,7 +2,11 @@
 //! adapters in sibling crates implement the ports, and the entry points (Lambda
 //! `main`s, `doorstep serve`) only wire them together.
 
+pub mod adapters;
+pub mod crypto;
+pub mod error;
 pub mod ports;
 pub mod usecases;
 
-pub use ports::{Clock, Store, StoreError, SystemClock};
+pub use error::Error;
+pub use ports::{Clock, Principal, Store, StoreError, SystemClock};

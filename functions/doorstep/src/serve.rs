@@ -1,10 +1,11 @@
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use doorstep_core::SystemClock;
-use doorstep_core::usecases::demo::{self, DemoOutcome};
+use doorstep_core::crypto::random_bytes;
+use doorstep_core::usecases::demo::{self, DEMO_DISPATCHER_EMAIL, DemoOutcome};
 use doorstep_http::{AppState, ClientSettings, api_router};
 use doorstep_store_sqlite::SqliteStore;
 use tracing_subscriber::EnvFilter;
@@ -20,7 +21,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080", env = "DOORSTEP_ADDR")]
     addr: SocketAddr,
     /// The built web app (index.html, pkg/, vendor/), as produced by `cargo xtask dev`.
-    #[arg(long, default_value = "target/web", env = "DOORSTEP_WEB")]
+    #[arg(long, default_value = "target/site", env = "DOORSTEP_WEB")]
     web: PathBuf,
     /// Load the Lyon demo business when the store holds no organisation yet.
     #[arg(long)]
@@ -28,6 +29,9 @@ pub struct ServeArgs {
     /// Map tile URL template ({z}/{x}/{y}); defaults to OpenStreetMap.
     #[arg(long, env = "DOORSTEP_TILE_URL")]
     tile_url: Option<String>,
+    /// Password for the demo dispatcher created by --demo (default: a random one, printed once).
+    #[arg(long, env = "DOORSTEP_DEMO_PASSWORD", hide_env_values = true)]
+    demo_password: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -49,20 +53,32 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = SqliteStore::open(&db_path).with_context(|| format!("cannot open the store {}", db_path.display()))?;
     let clock = Arc::new(SystemClock);
 
+    let mut client = ClientSettings::default();
+    if let Some(url) = args.tile_url {
+        client.tile_url = url;
+    }
+    let secret = token_secret(&args.data)?;
+    let state = AppState::self_contained(Arc::new(store), clock, client, &secret);
+
+    let mut demo_login = None;
     if args.demo {
-        match demo::load_if_empty(&store, clock.as_ref()).await.context("cannot load the demo business")? {
+        match demo::load_if_empty(state.store.as_ref(), state.clock.as_ref()).await.context("cannot load the demo business")? {
             DemoOutcome::Loaded { org, orders } => {
                 tracing::info!(%org, orders, "loaded the Lyon demo business");
             }
             DemoOutcome::AlreadyPresent => tracing::info!("store already has an organisation; demo not loaded"),
         }
+        let created = demo::ensure_demo_dispatcher(
+            state.store.as_ref(),
+            state.clock.as_ref(),
+            state.passwords.as_ref(),
+            args.demo_password.as_deref(),
+        )
+        .await
+        .context("cannot create the demo dispatcher")?;
+        demo_login = Some(created);
     }
 
-    let mut client = ClientSettings::default();
-    if let Some(url) = args.tile_url {
-        client.tile_url = url;
-    }
-    let state = AppState { store: Arc::new(store), clock, client };
     let app = web::site(api_router(state), &args.web);
 
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -78,13 +94,49 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("  Driver app: http://{bound}/driver");
     println!("  Tracking:   http://{bound}/t/<token> (links are created when a plan is published)");
     println!("  Health:     http://{bound}/api/health");
+    println!("  API docs:   http://{bound}/api/openapi.json");
+    match demo_login {
+        Some(Some(password)) => println!("  Demo login: {DEMO_DISPATCHER_EMAIL} / {password} (shown once; keep it)"),
+        Some(None) => println!("  Demo login: {DEMO_DISPATCHER_EMAIL} (password shown on the first run)"),
+        None => {}
+    }
 
-    axum::serve(listener, app)
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The key that signs access tokens: 32 random bytes made on first run and
+/// kept in the data directory (readable by the owner only), so sign-ins
+/// survive restarts.
+fn token_secret(data: &Path) -> anyhow::Result<Vec<u8>> {
+    let path = data.join("token-secret");
+    match std::fs::read_to_string(&path) {
+        Ok(hex) => decode_hex(hex.trim()).with_context(|| format!("{} is damaged; delete it to make a new one", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret = random_bytes(32);
+            let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            std::io::Write::write_all(&mut file, hex.as_bytes())?;
+            Ok(secret)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn decode_hex(hex: &str) -> anyhow::Result<Vec<u8>> {
+    anyhow::ensure!(hex.len() >= 64 && hex.len() % 2 == 0, "expected at least 64 hex digits");
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).context("not hex"))
+        .collect()
 }
 
 async fn shutdown_signal() {

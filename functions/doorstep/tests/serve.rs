@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 struct Server {
     child: Child,
     base: String,
+    /// Every stdout line printed before the server started listening.
+    banner: Vec<String>,
 }
 
 impl Drop for Server {
@@ -31,15 +33,30 @@ fn start(data: &Path, web: &Path, extra: &[&str]) -> Server {
         .expect("spawn doorstep serve");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
+    let mut banner = Vec::new();
     let base = loop {
         let line = lines.next().expect("server exited before listening").expect("read stdout");
+        banner.push(line.clone());
         if let Some(url) = line.strip_prefix("Doorstep listening on ") {
             break url.trim().to_string();
         }
     };
+    // The URL lines and the demo login follow the listening line.
+    for _ in 0..7 {
+        match lines.next() {
+            Some(Ok(line)) => {
+                let last = line.starts_with("  Demo login") || line.starts_with("  API docs") && !extra.contains(&"--demo");
+                banner.push(line);
+                if last {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
     // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
+    Server { child, base, banner }
 }
 
 struct Reply {
@@ -50,9 +67,22 @@ struct Reply {
 
 /// One plain HTTP/1.1 GET, as a browser would send it.
 fn check(server: &Server, path: &str) -> Reply {
+    send(server, "GET", path, &[], "")
+}
+
+/// One plain HTTP/1.1 request with extra headers and a JSON body.
+fn send(server: &Server, method: &str, path: &str, headers: &[&str], body: &str) -> Reply {
     let host = server.base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(host).expect("connect");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("send");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    if !body.is_empty() {
+        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    write!(stream, "{head}\r\n{body}").expect("send");
     let mut raw = String::new();
     stream.read_to_string(&mut raw).expect("read");
     let (head, body) = raw.split_once("\r\n\r\n").expect("HTTP response");
@@ -127,4 +157,29 @@ fn demo_business_is_loaded_once_and_survives_restarts() {
     drop(again);
     let plain = start(data.path(), web.path(), &[]);
     assert_eq!(check(&plain, "/api/config").body, config_after_first_run);
+}
+
+#[test]
+fn demo_dispatcher_signs_in_with_the_printed_password_and_tokens_survive_restarts() {
+    let data = tempfile::tempdir().expect("data dir");
+    let web = tempfile::tempdir().expect("web dir");
+    let (password, token) = {
+        let server = start(data.path(), web.path(), &["--demo"]);
+        let line = server.banner.iter().find(|l| l.contains("Demo login:")).expect("demo login printed").clone();
+        let password = line.split(" / ").nth(1).and_then(|r| r.split_whitespace().next()).expect("password").to_string();
+        let body = format!("{{\"email\": \"dispatcher@colis-express.example\", \"password\": \"{password}\"}}");
+        let login = send(&server, "POST", "/api/auth/login", &[], &body);
+        assert_eq!(login.status, 200, "{}", login.body);
+        let token = login.body.split("\"access_token\":\"").nth(1).and_then(|r| r.split('"').next()).expect("token").to_string();
+        let orders = send(&server, "GET", "/api/orders?limit=1", &[&format!("Authorization: Bearer {token}")], "");
+        assert_eq!(orders.status, 200, "{}", orders.body);
+        (password, token)
+    };
+    let again = start(data.path(), web.path(), &["--demo"]);
+    let line = again.banner.iter().find(|l| l.contains("Demo login:")).expect("demo login line").clone();
+    assert!(!line.contains(&password), "the password is shown only on the first run: {line}");
+    let orders = send(&again, "GET", "/api/orders?limit=1", &[&format!("Authorization: Bearer {token}")], "");
+    assert_eq!(orders.status, 200, "the signing key is kept in the data dir: {}", orders.body);
+    let anonymous = send(&again, "GET", "/api/orders", &[], "");
+    assert_eq!(anonymous.status, 401);
 }

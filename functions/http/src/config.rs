@@ -1,8 +1,10 @@
-use axum::extract::State;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header;
 use axum::routing::get;
 use axum::{Json, Router};
 use doorstep_domain::api::{ClientConfig, DepotPin, MapPoint};
 
+use crate::extract::Caller;
 use crate::{AppState, HttpError};
 
 pub fn router() -> Router<AppState> {
@@ -10,18 +12,37 @@ pub fn router() -> Router<AppState> {
 }
 
 /// What the browser needs before anything else: tiles and where to centre the map.
-async fn get_config(State(state): State<AppState>) -> Result<Json<ClientConfig>, HttpError> {
+///
+/// A signed-in caller gets their organisation. An anonymous one gets the
+/// organisation only when the store holds exactly one (a self-hosted
+/// business, whose depot pins are its public addresses); with several
+/// tenants it gets the world map and no names.
+#[utoipa::path(get, path = "/api/config", tag = "meta",
+    responses((status = 200, description = "ClientConfig", body = Object), crate::openapi::Errors))]
+pub async fn get_config(State(state): State<AppState>, request: Request) -> Result<Json<ClientConfig>, HttpError> {
+    let (mut parts, _) = request.into_parts();
+    let signed_in = parts.headers.contains_key(header::AUTHORIZATION) || parts.headers.contains_key("x-api-key");
+    let org = if signed_in {
+        Some(Caller::from_request_parts(&mut parts, &state).await?.0.org)
+    } else {
+        let orgs = state.store.list_organisations().await?;
+        match orgs.as_slice() {
+            [only] => Some(only.id.clone()),
+            _ => None,
+        }
+    };
     let mut config = ClientConfig {
         tile_url: state.client.tile_url.clone(),
         tile_attribution: state.client.tile_attribution.clone(),
         ..ClientConfig::default()
     };
-    // Until sign-in exists the single local organisation is the one shown.
-    if let Some(org) = state.store.list_organisations().await?.into_iter().next() {
-        let business = state.store.business(&org.id).await?;
-        config.org_name = Some(org.name.clone());
-        config.depots = business
-            .depots
+    if let Some(org) = org {
+        let organisation = state.store.organisation(&org).await?;
+        config.org_name = Some(organisation.name.clone());
+        config.depots = state
+            .store
+            .list_depots(&org)
+            .await?
             .iter()
             .map(|d| DepotPin { name: d.name.clone(), lat: d.location.lat, lon: d.location.lon })
             .collect();

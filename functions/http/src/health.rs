@@ -11,7 +11,9 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/health", get(get_health))
 }
 
-async fn get_health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+#[utoipa::path(get, path = "/api/health", tag = "meta",
+    responses((status = 200, description = "Health {status, version, store}", body = Object), (status = 503, description = "The store is not answering", body = Object)))]
+pub async fn get_health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let report = health::check(state.store.as_ref()).await;
     let status = if report.status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(report))

@@ -11,6 +11,25 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE vehicles (org_id TEXT NOT NULL REFERENCES organisations(id), id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (org_id, id));
      CREATE TABLE drivers (org_id TEXT NOT NULL REFERENCES organisations(id), id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (org_id, id));
      CREATE TABLE orders (org_id TEXT NOT NULL REFERENCES organisations(id), id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (org_id, id));",
+    // 2: accounts and credentials, idempotency records, counters for rate
+    // limits, plans and tracking links. Instants are RFC 3339 text, except
+    // counters' expiry (unix seconds) so expired ones can be swept in SQL.
+    "CREATE TABLE users (id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organisations(id), email TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL, role TEXT NOT NULL, password_hash TEXT NOT NULL, created_at TEXT NOT NULL);
+     CREATE TABLE sign_in_grants (org_id TEXT NOT NULL, driver_id TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+        pin_hash TEXT NOT NULL UNIQUE, expires_at TEXT NOT NULL, PRIMARY KEY (org_id, driver_id),
+        FOREIGN KEY (org_id, driver_id) REFERENCES drivers(org_id, id));
+     CREATE TABLE api_keys (org_id TEXT NOT NULL REFERENCES organisations(id), id TEXT NOT NULL, name TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (org_id, id));
+     CREATE TABLE counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+     CREATE INDEX counters_by_expiry ON counters (expires_at);
+     CREATE TABLE idempotency (org_id TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, status INTEGER NOT NULL,
+        body TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, PRIMARY KEY (org_id, key));
+     CREATE TABLE plans (org_id TEXT NOT NULL REFERENCES organisations(id), id TEXT NOT NULL, date TEXT NOT NULL,
+        status TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (org_id, id));
+     CREATE INDEX plans_by_date ON plans (org_id, date, id);
+     CREATE TABLE tracking_links (token_hash TEXT PRIMARY KEY, org_id TEXT NOT NULL, plan_id TEXT NOT NULL,
+        stop_id TEXT NOT NULL, order_id TEXT NOT NULL, expires_at TEXT NOT NULL);",
 ];
 
 pub fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -16,7 +16,7 @@ Usage: cargo xtask <command> [options]
 Commands:
   dev [-- <serve options>]   install what is missing, build, and start Doorstep with the demo business
   test                       install what is missing and run every test
-  build-web                  build the web app into target/web
+  build-web                  build the web app into target/site
   install-tools              only install what is missing
   bench-solver [options]     run the optimizer on the VRPTW sets and append the results to BENCHMARKS.md
                              (--set solomon|homberger200 --time SECS --objective distance|hierarchical|cost

@@ -1,4 +1,4 @@
-//! Builds the web app into `target/web` without Trunk: cargo (wasm32) →
+//! Builds the web app into `target/site` without Trunk: cargo (wasm32) →
 //! wasm-bindgen → wasm-opt (npm binaryen, the only one that reads current Rust
 //! wasm) → static files and Leaflet vendored from npm.
 
@@ -24,7 +24,8 @@ const WASM_FEATURES: &[&str] = &[
 ];
 
 pub fn web_dir(root: &Path) -> PathBuf {
-    root.join("target/web")
+    // Not target/web: cargo uses that for the `web` profile's host artifacts.
+    root.join("target/site")
 }
 
 pub fn build(root: &Path) -> anyhow::Result<PathBuf> {

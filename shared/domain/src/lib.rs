@@ -10,7 +10,9 @@
 //! problem with its field path.
 
 pub mod api;
+pub mod auth;
 pub mod demo;
+pub mod dispatch;
 pub mod geo;
 pub mod ids;
 pub mod lifecycle;

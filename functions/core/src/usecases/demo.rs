@@ -5,7 +5,13 @@ use doorstep_domain::OrgId;
 use doorstep_domain::demo::demo_business;
 use time::{Date, Month, OffsetDateTime, UtcOffset, Weekday};
 
-use crate::ports::{BusinessSnapshot, Clock, Store, StoreError};
+use crate::crypto::random_token;
+use crate::error::Result;
+use crate::ports::{BusinessSnapshot, Clock, PasswordHasher, Store, StoreError};
+use crate::usecases::auth::create_dispatcher;
+
+/// The demo dispatcher's login.
+pub const DEMO_DISPATCHER_EMAIL: &str = "dispatcher@colis-express.example";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DemoOutcome {
@@ -33,6 +39,26 @@ pub async fn load_if_empty(store: &dyn Store, clock: &dyn Clock) -> Result<DemoO
     };
     store.import_business(&snapshot).await?;
     Ok(DemoOutcome::Loaded { org: snapshot.organisation.id.clone(), orders: snapshot.orders.len() })
+}
+
+/// Creates the demo dispatcher in the first organisation unless it exists.
+/// Returns the password when the account was created now (a random one
+/// unless `password` is given), so it can be shown once; `None` otherwise.
+pub async fn ensure_demo_dispatcher(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    passwords: &dyn PasswordHasher,
+    password: Option<&str>,
+) -> Result<Option<String>> {
+    if store.user_by_email(DEMO_DISPATCHER_EMAIL).await?.is_some() {
+        return Ok(None);
+    }
+    let Some(org) = store.list_organisations().await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let password = password.map_or_else(|| random_token(12), str::to_owned);
+    create_dispatcher(store, clock, passwords, &org.id, DEMO_DISPATCHER_EMAIL, "Demo dispatcher", &password).await?;
+    Ok(Some(password))
 }
 
 /// Lyon's offset at `instant`: CET (+1), or CEST (+2) from the last Sunday of March
