@@ -16,7 +16,10 @@ fn data_dir() -> PathBuf {
 fn bench(c: &mut Criterion) {
     let dir = data_dir().join("solomon");
     if !dir.is_dir() {
-        println!("benchmark data not found at {} (set DOORSTEP_BENCH_DATA); skipping", dir.display());
+        println!(
+            "benchmark data not found at {} (set DOORSTEP_BENCH_DATA); skipping",
+            dir.display()
+        );
         return;
     }
     let mut group = c.benchmark_group("sisr_1000_iterations");
@@ -35,7 +38,9 @@ fn bench(c: &mut Criterion) {
             ..Default::default()
         };
         group.bench_function(name, |b| {
-            b.iter(|| solve(&problem, &config, &NoClock, &mut |_| Control::Continue).expect("solves"))
+            b.iter(|| {
+                solve(&problem, &config, &NoClock, &mut |_| Control::Continue).expect("solves")
+            })
         });
     }
     group.finish();

@@ -15,7 +15,11 @@ use doorstep_optimizer::{Control, FnClock, Objective, SolverConfig, check, solom
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let mut config = SolverConfig { seed: 1, objective: Objective::Distance, ..Default::default() };
+    let mut config = SolverConfig {
+        seed: 1,
+        objective: Objective::Distance,
+        ..Default::default()
+    };
     let mut time_ms = Some(10_000);
     let data = std::env::var_os("DOORSTEP_BENCH_DATA")
         .map(PathBuf::from)
@@ -59,7 +63,11 @@ fn main() {
             if cols.len() < 4 {
                 continue;
             }
-            let conv = if line.ends_with("distance_only") { "distance_only" } else { "hierarchical" };
+            let conv = if line.ends_with("distance_only") {
+                "distance_only"
+            } else {
+                "hierarchical"
+            };
             if let (Ok(v), Ok(d)) = (cols[1].parse(), cols[2].parse()) {
                 bks.insert((cols[0].to_uppercase(), conv.to_string()), (v, d));
             }
@@ -71,19 +79,33 @@ fn main() {
     );
     let (mut gap_h, mut gap_d, mut dveh, mut n) = (0.0, 0.0, 0.0, 0.0);
     for f in &files {
-        let name = Path::new(f).file_stem().unwrap().to_string_lossy().to_uppercase();
+        let name = Path::new(f)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .to_uppercase();
         let text = std::fs::read_to_string(f).expect("readable file");
-        let problem = solomon::parse(&f.file_name().unwrap().to_string_lossy(), &text).expect("valid file");
+        let problem =
+            solomon::parse(&f.file_name().unwrap().to_string_lossy(), &text).expect("valid file");
         let t0 = Instant::now();
         let clock = FnClock(|| t0.elapsed().as_millis() as u64);
         let sol = solve(&problem, &config, &clock, &mut |_| Control::Continue).expect("solves");
         let ms = t0.elapsed().as_millis();
-        let checked = check(&problem, &sol.route_jobs()).expect("feasible per the independent checker");
-        assert!(checked.unassigned.is_empty(), "unassigned jobs: {:?}", checked.unassigned);
+        let checked =
+            check(&problem, &sol.route_jobs()).expect("feasible per the independent checker");
+        assert!(
+            checked.unassigned.is_empty(),
+            "unassigned jobs: {:?}",
+            checked.unassigned
+        );
         let dist = (checked.distance * 100.0).round() / 100.0;
         let row = |conv: &str| bks.get(&(name.clone(), conv.to_string())).copied();
         let fmt = |b: Option<(usize, f64)>| match b {
-            Some((v, d)) => (v.to_string(), format!("{d:.2}"), format!("{:.2}", (dist - d) / d * 100.0)),
+            Some((v, d)) => (
+                v.to_string(),
+                format!("{d:.2}"),
+                format!("{:.2}", (dist - d) / d * 100.0),
+            ),
             None => ("-".into(), "-".into(), "-".into()),
         };
         let (hv, hd, hg) = fmt(row("hierarchical"));

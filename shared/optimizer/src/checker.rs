@@ -15,7 +15,9 @@ use crate::model::{JobKind, LockKind, Problem, RouteJobs};
 const EPS: f64 = 1e-6;
 
 /// What kind of rule a route breaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ViolationKind {
     InvalidProblem,
@@ -63,10 +65,18 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
         viol(ViolationKind::InvalidProblem, e.to_string());
         return Err(v);
     }
-    let job_idx: BTreeMap<&str, usize> =
-        problem.jobs.iter().enumerate().map(|(i, j)| (j.id.as_str(), i)).collect();
-    let veh_idx: BTreeMap<&str, usize> =
-        problem.vehicles.iter().enumerate().map(|(i, x)| (x.id.as_str(), i)).collect();
+    let job_idx: BTreeMap<&str, usize> = problem
+        .jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j.id.as_str(), i))
+        .collect();
+    let veh_idx: BTreeMap<&str, usize> = problem
+        .vehicles
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (x.id.as_str(), i))
+        .collect();
     let dims = problem.dimensions();
     let demand = |j: usize, k: usize| problem.jobs[j].demand.get(k).copied().unwrap_or(0);
 
@@ -100,11 +110,17 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
 
     for (ri, r) in routes.iter().enumerate() {
         let Some(&vi) = veh_idx.get(r.vehicle.as_str()) else {
-            viol(ViolationKind::UnknownVehicle, format!("route {ri}: unknown vehicle '{}'", r.vehicle));
+            viol(
+                ViolationKind::UnknownVehicle,
+                format!("route {ri}: unknown vehicle '{}'", r.vehicle),
+            );
             continue;
         };
         if route_of_vehicle[vi].is_some() {
-            viol(ViolationKind::DuplicateVehicle, format!("route {ri}: vehicle '{}' has two routes", r.vehicle));
+            viol(
+                ViolationKind::DuplicateVehicle,
+                format!("route {ri}: vehicle '{}' has two routes", r.vehicle),
+            );
             continue;
         }
         route_of_vehicle[vi] = Some(ri);
@@ -112,13 +128,22 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
         let mut jobs = Vec::with_capacity(r.jobs.len());
         for id in &r.jobs {
             match job_idx.get(id.as_str()) {
-                None => viol(ViolationKind::UnknownJob, format!("route {ri}: unknown job '{id}'")),
+                None => viol(
+                    ViolationKind::UnknownJob,
+                    format!("route {ri}: unknown job '{id}'"),
+                ),
                 Some(&j) => {
                     if completed_by[j].is_some() {
-                        viol(ViolationKind::CompletedJobPlanned, format!("route {ri}: job '{id}' is already completed"));
+                        viol(
+                            ViolationKind::CompletedJobPlanned,
+                            format!("route {ri}: job '{id}' is already completed"),
+                        );
                     }
                     if let Some((r0, _)) = served_on[j] {
-                        viol(ViolationKind::DuplicateJob, format!("job '{id}' is served twice (routes {r0} and {ri})"));
+                        viol(
+                            ViolationKind::DuplicateJob,
+                            format!("job '{id}' is served twice (routes {r0} and {ri})"),
+                        );
                     } else {
                         served_on[j] = Some((ri, jobs.len()));
                     }
@@ -128,7 +153,10 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
         }
         if jobs.is_empty() {
             if r.break_after.is_some() {
-                viol(ViolationKind::Break, format!("route {ri}: an unused vehicle takes no break"));
+                viol(
+                    ViolationKind::Break,
+                    format!("route {ri}: an unused vehicle takes no break"),
+                );
             }
             continue;
         }
@@ -138,14 +166,21 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
         for &j in &jobs {
             for s in &problem.jobs[j].skills {
                 if !veh.skills.contains(s) {
-                    viol(ViolationKind::Skills, format!("{tag}: job '{}' needs skill '{s}'", problem.jobs[j].id));
+                    viol(
+                        ViolationKind::Skills,
+                        format!("{tag}: job '{}' needs skill '{s}'", problem.jobs[j].id),
+                    );
                 }
             }
         }
         if let Some(m) = veh.max_stops
-            && jobs.len() > m {
-                viol(ViolationKind::MaxStops, format!("{tag}: {} stops, max_stops is {m}", jobs.len()));
-            }
+            && jobs.len() > m
+        {
+            viol(
+                ViolationKind::MaxStops,
+                format!("{tag}: {} stops, max_stops is {m}", jobs.len()),
+            );
+        }
 
         // Loads: unpaired deliveries and deliveries whose pickup is already done are on board
         // at the start; pickups add, deliveries remove.
@@ -163,17 +198,30 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
         }
         let over = |load: &[i64]| (0..dims).any(|k| load[k] > veh.capacity[k]);
         if over(&load) {
-            viol(ViolationKind::Capacity, format!("{tag}: start load {load:?} exceeds capacity {:?}", veh.capacity));
+            viol(
+                ViolationKind::Capacity,
+                format!(
+                    "{tag}: start load {load:?} exceeds capacity {:?}",
+                    veh.capacity
+                ),
+            );
         }
         for &j in &jobs {
-            let sign = if problem.jobs[j].kind == JobKind::Pickup { 1 } else { -1 };
+            let sign = if problem.jobs[j].kind == JobKind::Pickup {
+                1
+            } else {
+                -1
+            };
             for (k, l) in load.iter_mut().enumerate() {
                 *l += sign * demand(j, k);
             }
             if over(&load) {
                 viol(
                     ViolationKind::Capacity,
-                    format!("{tag}: load {load:?} after job '{}' exceeds capacity {:?}", problem.jobs[j].id, veh.capacity),
+                    format!(
+                        "{tag}: load {load:?} after job '{}' exceeds capacity {:?}",
+                        problem.jobs[j].id, veh.capacity
+                    ),
                 );
             }
         }
@@ -183,22 +231,36 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
             Some(u) => (u.location, u.time),
             None => (veh.start, veh.shift.map_or(0.0, |s| s.start)),
         };
+        let start_pos = pos;
         let mut t = start_time;
         let mut dist = 0.0;
+        // Unless the break comes first, the vehicle leaves as late as it can without
+        // delaying the first service (so it never waits there).
+        let mut departure = start_time;
         let brk = veh.break_;
         match (brk, r.break_after) {
-            (Some(_), None) => viol(ViolationKind::Break, format!("{tag}: the break is not planned")),
+            (Some(_), None) => viol(
+                ViolationKind::Break,
+                format!("{tag}: the break is not planned"),
+            ),
             (None, Some(_)) => viol(ViolationKind::Break, format!("{tag}: vehicle has no break")),
-            (Some(_), Some(b)) if b > jobs.len() => {
-                viol(ViolationKind::Break, format!("{tag}: break_after {b} exceeds the {} stops", jobs.len()))
-            }
+            (Some(_), Some(b)) if b > jobs.len() => viol(
+                ViolationKind::Break,
+                format!("{tag}: break_after {b} exceeds the {} stops", jobs.len()),
+            ),
             _ => {}
         }
         let take_break = |t: &mut f64, viol: &mut dyn FnMut(ViolationKind, String)| {
             if let Some(b) = brk {
                 let s = t.max(b.window.start);
                 if s > b.window.end + EPS {
-                    viol(ViolationKind::Break, format!("{tag}: break starts at {s}, after its window end {}", b.window.end));
+                    viol(
+                        ViolationKind::Break,
+                        format!(
+                            "{tag}: break starts at {s}, after its window end {}",
+                            b.window.end
+                        ),
+                    );
                 }
                 *t = s + b.duration;
             }
@@ -214,15 +276,25 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
             let begin = if job.time_windows.is_empty() {
                 Some(arrival)
             } else {
-                job.time_windows.iter().find(|w| w.end + EPS >= arrival).map(|w| arrival.max(w.start))
+                job.time_windows
+                    .iter()
+                    .find(|w| w.end + EPS >= arrival)
+                    .map(|w| arrival.max(w.start))
             };
             let begin = begin.unwrap_or_else(|| {
                 viol(
                     ViolationKind::TimeWindow,
-                    format!("{tag}: job '{}' reached at {arrival}, after its last window", job.id),
+                    format!(
+                        "{tag}: job '{}' reached at {arrival}, after its last window",
+                        job.id
+                    ),
                 );
                 arrival
             });
+            if k == 0 && r.break_after != Some(0) {
+                let travel = problem.travel.duration(start_pos, job.location) / veh.speed_factor;
+                departure = start_time.max(begin - travel);
+            }
             t = begin + job.service;
             if r.break_after == Some(k + 1) {
                 take_break(&mut t, &mut viol);
@@ -233,18 +305,30 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
             t += problem.travel.duration(pos, end) / veh.speed_factor;
         }
         if let Some(s) = veh.shift
-            && t > s.end + EPS {
-                viol(ViolationKind::Shift, format!("{tag}: finishes at {t}, after shift end {}", s.end));
-            }
-        let duration = t - start_time;
+            && t > s.end + EPS
+        {
+            viol(
+                ViolationKind::Shift,
+                format!("{tag}: finishes at {t}, after shift end {}", s.end),
+            );
+        }
+        let duration = t - departure;
         if let Some(m) = veh.max_duration
-            && duration > m + EPS {
-                viol(ViolationKind::MaxDuration, format!("{tag}: duration {duration} exceeds {m}"));
-            }
+            && duration > m + EPS
+        {
+            viol(
+                ViolationKind::MaxDuration,
+                format!("{tag}: duration {duration} exceeds {m}"),
+            );
+        }
         if let Some(m) = veh.max_distance
-            && dist > m + EPS {
-                viol(ViolationKind::MaxDistance, format!("{tag}: distance {dist} exceeds {m}"));
-            }
+            && dist > m + EPS
+        {
+            viol(
+                ViolationKind::MaxDistance,
+                format!("{tag}: distance {dist} exceeds {m}"),
+            );
+        }
         totals.vehicles += 1;
         totals.distance += dist;
         totals.duration += duration;
@@ -257,24 +341,46 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
         let (a, b) = (job_idx[p.pickup.as_str()], job_idx[p.delivery.as_str()]);
         if let Some(vc) = completed_by[a] {
             if let Some((rb, _)) = served_on[b]
-                && route_of_vehicle[vc] != Some(rb) {
-                    viol(
-                        ViolationKind::Pair,
-                        format!("delivery '{}' must stay on vehicle '{}' that picked it up", p.delivery, problem.vehicles[vc].id),
-                    );
-                }
+                && route_of_vehicle[vc] != Some(rb)
+            {
+                viol(
+                    ViolationKind::Pair,
+                    format!(
+                        "delivery '{}' must stay on vehicle '{}' that picked it up",
+                        p.delivery, problem.vehicles[vc].id
+                    ),
+                );
+            }
             continue;
         }
         match (served_on[a], served_on[b]) {
             (Some((ra, ia)), Some((rb, ib))) => {
                 if ra != rb {
-                    viol(ViolationKind::Pair, format!("pickup '{}' and delivery '{}' are on different routes", p.pickup, p.delivery));
+                    viol(
+                        ViolationKind::Pair,
+                        format!(
+                            "pickup '{}' and delivery '{}' are on different routes",
+                            p.pickup, p.delivery
+                        ),
+                    );
                 } else if ia > ib {
-                    viol(ViolationKind::Pair, format!("delivery '{}' comes before pickup '{}'", p.delivery, p.pickup));
+                    viol(
+                        ViolationKind::Pair,
+                        format!(
+                            "delivery '{}' comes before pickup '{}'",
+                            p.delivery, p.pickup
+                        ),
+                    );
                 }
             }
             (None, None) => {}
-            _ => viol(ViolationKind::Pair, format!("only one of pickup '{}' and delivery '{}' is served", p.pickup, p.delivery)),
+            _ => viol(
+                ViolationKind::Pair,
+                format!(
+                    "only one of pickup '{}' and delivery '{}' is served",
+                    p.pickup, p.delivery
+                ),
+            ),
         }
     }
 
@@ -283,11 +389,21 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
         let vi = veh_idx[l.vehicle.as_str()];
         let route_jobs: &[String] = route_of_vehicle[vi].map_or(&[], |ri| &routes[ri].jobs);
         let ok = match l.kind {
-            LockKind::Prefix => route_jobs.len() >= l.jobs.len() && route_jobs[..l.jobs.len()] == l.jobs[..],
-            LockKind::Sequence => l.jobs.is_empty() || route_jobs.windows(l.jobs.len()).any(|w| w == &l.jobs[..]),
+            LockKind::Prefix => {
+                route_jobs.len() >= l.jobs.len() && route_jobs[..l.jobs.len()] == l.jobs[..]
+            }
+            LockKind::Sequence => {
+                l.jobs.is_empty() || route_jobs.windows(l.jobs.len()).any(|w| w == &l.jobs[..])
+            }
         };
         if !ok {
-            viol(ViolationKind::Lock, format!("locks[{li}]: vehicle '{}' does not serve {:?} as locked", l.vehicle, l.jobs));
+            viol(
+                ViolationKind::Lock,
+                format!(
+                    "locks[{li}]: vehicle '{}' does not serve {:?} as locked",
+                    l.vehicle, l.jobs
+                ),
+            );
         }
     }
 

@@ -26,7 +26,10 @@ pub struct StepClock {
 
 impl StepClock {
     pub fn new(step_ms: u64) -> Self {
-        Self { now: Cell::new(0), step_ms }
+        Self {
+            now: Cell::new(0),
+            step_ms,
+        }
     }
 }
 

@@ -1,9 +1,21 @@
 //! Doorstep's route optimizer: a rich vehicle-routing solver (time windows,
-//! capacities, pickups and deliveries, skills, shifts, breaks, limits, locks)
-//! using SISR ruin-and-recreate with simulated annealing.
+//! capacities, pickups and deliveries, skills, shifts, breaks, limits, locks,
+//! routes under way) using SISR ruin-and-recreate with simulated annealing.
 //!
 //! Pure computation: no I/O, no system clock (inject a [`Clock`]), no global
-//! state, deterministic for a given seed and iteration budget on every platform.
+//! state, deterministic for a given seed and iteration budget on every platform
+//! (including wasm32).
+//!
+//! # API
+//!
+//! * [`Problem`] (serde JSON, see [`model`] for the format and [`problem_schema`]
+//!   for its JSON Schema), [`Problem::validate`], [`solomon::parse`].
+//! * [`solve`]`(&Problem, &SolverConfig, &dyn Clock, &mut dyn FnMut(&Progress) -> Control)
+//!   -> Result<Solution, SolveError>`.
+//! * [`Solution`]: routes with per-stop schedule and load, totals, unassigned jobs
+//!   with a [`UnassignedReason`] and a hint, iteration count.
+//! * [`checker::check`]`(&Problem, &[RouteJobs]) -> Result<CheckedTotals, Vec<Violation>>`:
+//!   an independent feasibility checker.
 //!
 //! ```
 //! use doorstep_optimizer::*;
@@ -26,7 +38,9 @@ mod solver;
 pub use checker::{CheckedTotals, Violation, ViolationKind, check};
 pub use clock::{Clock, FnClock, NoClock, StepClock};
 pub use model::*;
-pub use solver::{Control, DEFAULT_ITERATIONS, Objective, Progress, SolveError, SolverConfig, solve};
+pub use solver::{
+    Control, DEFAULT_ITERATIONS, Objective, Progress, SolveError, SolverConfig, solve,
+};
 
 /// JSON Schema of the [`Problem`] format, generated from the types.
 pub fn problem_schema() -> serde_json::Value {

@@ -140,7 +140,11 @@ pub fn atan2(y: f64, x: f64) -> f64 {
     if x > 0.0 {
         atan(y / x)
     } else if x < 0.0 {
-        if y >= 0.0 { atan(y / x) + PI } else { atan(y / x) - PI }
+        if y >= 0.0 {
+            atan(y / x) + PI
+        } else {
+            atan(y / x) - PI
+        }
     } else if y > 0.0 {
         PI / 2.0
     } else if y < 0.0 {
@@ -160,7 +164,9 @@ mod tests {
 
     #[test]
     fn ln_matches_std_within_rounding() {
-        for &x in &[1e-300, 1e-10, 0.001, 0.5, 0.999, 1.0, 1.5, 2.0, 10.0, 12345.678, 1e300] {
+        for &x in &[
+            1e-300, 1e-10, 0.001, 0.5, 0.999, 1.0, 1.5, 2.0, 10.0, 12345.678, 1e300,
+        ] {
             assert!(close(ln(x), x.ln()), "ln({x}) = {} vs {}", ln(x), x.ln());
         }
         assert_eq!(ln(0.0), f64::NEG_INFINITY);
@@ -169,7 +175,12 @@ mod tests {
     #[test]
     fn exp_matches_std_within_rounding() {
         for &x in &[-700.0, -20.0, -1.0, -0.1, 0.0, 0.3, 1.0, 5.5, 50.0, 700.0] {
-            assert!(close(exp(x), x.exp()), "exp({x}) = {} vs {}", exp(x), x.exp());
+            assert!(
+                close(exp(x), x.exp()),
+                "exp({x}) = {} vs {}",
+                exp(x),
+                x.exp()
+            );
         }
     }
 

@@ -17,7 +17,10 @@ impl Rng {
 
     /// Independent streams for parallel workers.
     pub fn with_stream(seed: u64, stream: u64) -> Self {
-        let mut r = Rng { state: 0, inc: (stream << 1) | 1 };
+        let mut r = Rng {
+            state: 0,
+            inc: (stream << 1) | 1,
+        };
         r.next_u32();
         r.state = r.state.wrapping_add(seed);
         r.next_u32();
@@ -73,13 +76,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn same_seed_same_stream_and_known_first_values() {
+    fn same_seed_same_stream_on_every_platform() {
+        // Reference values from an independent PCG-XSH-RR implementation: saved seeds
+        // must keep reproducing the same runs.
         let mut a = Rng::new(42);
-        let mut b = Rng::new(42);
-        let xs: Vec<u32> = (0..5).map(|_| a.next_u32()).collect();
-        let ys: Vec<u32> = (0..5).map(|_| b.next_u32()).collect();
-        assert_eq!(xs, ys);
+        let xs: Vec<u32> = (0..4).map(|_| a.next_u32()).collect();
+        assert_eq!(xs, [1898997482, 1014631766, 4096008554, 633901381]);
         assert_ne!(Rng::new(43).next_u32(), Rng::new(42).next_u32());
+        assert_ne!(Rng::with_stream(42, 1).next_u32(), Rng::new(42).next_u32());
     }
 
     #[test]

@@ -16,8 +16,15 @@ pub struct ParseError {
     pub message: String,
 }
 
-const FIELDS: [&str; 7] =
-    ["CUST NO.", "XCOORD.", "YCOORD.", "DEMAND", "READY TIME", "DUE DATE", "SERVICE TIME"];
+const FIELDS: [&str; 7] = [
+    "CUST NO.",
+    "XCOORD.",
+    "YCOORD.",
+    "DEMAND",
+    "READY TIME",
+    "DUE DATE",
+    "SERVICE TIME",
+];
 
 /// Parses a Solomon-format instance. `name_for_errors` (usually the file name) is
 /// used in error messages. Job ids are the customer numbers; the fleet gets
@@ -52,16 +59,32 @@ pub fn parse(name_for_errors: &str, text: &str) -> Result<Problem, ParseError> {
         }
         if fleet.is_none() {
             if tokens.len() != 2 {
-                return Err(err(lineno, "NUMBER CAPACITY", format!("expected 2 numbers, found {}", tokens.len())));
+                return Err(err(
+                    lineno,
+                    "NUMBER CAPACITY",
+                    format!("expected 2 numbers, found {}", tokens.len()),
+                ));
             }
-            let number = tokens[0]
-                .parse::<usize>()
-                .map_err(|_| err(lineno, "NUMBER", format!("expected a whole number, found '{}'", tokens[0])))?;
-            let capacity = tokens[1]
-                .parse::<i64>()
-                .map_err(|_| err(lineno, "CAPACITY", format!("expected a whole number, found '{}'", tokens[1])))?;
+            let number = tokens[0].parse::<usize>().map_err(|_| {
+                err(
+                    lineno,
+                    "NUMBER",
+                    format!("expected a whole number, found '{}'", tokens[0]),
+                )
+            })?;
+            let capacity = tokens[1].parse::<i64>().map_err(|_| {
+                err(
+                    lineno,
+                    "CAPACITY",
+                    format!("expected a whole number, found '{}'", tokens[1]),
+                )
+            })?;
             if number == 0 {
-                return Err(err(lineno, "NUMBER", "the fleet must have at least one vehicle".into()));
+                return Err(err(
+                    lineno,
+                    "NUMBER",
+                    "the fleet must have at least one vehicle".into(),
+                ));
             }
             if capacity < 0 {
                 return Err(err(lineno, "CAPACITY", "must not be negative".into()));
@@ -71,24 +94,46 @@ pub fn parse(name_for_errors: &str, text: &str) -> Result<Problem, ParseError> {
         }
         if tokens.len() != 7 {
             let field = FIELDS.get(tokens.len()).copied().unwrap_or("end of row");
-            return Err(err(lineno, field, format!("expected 7 columns, found {}", tokens.len())));
+            return Err(err(
+                lineno,
+                field,
+                format!("expected 7 columns, found {}", tokens.len()),
+            ));
         }
         let mut vals = [0.0; 7];
         for (k, t) in tokens.iter().enumerate() {
             vals[k] = match t.parse::<f64>() {
                 Ok(v) if v.is_finite() => v,
-                _ => return Err(err(lineno, FIELDS[k], format!("expected a number, found '{t}'"))),
+                _ => {
+                    return Err(err(
+                        lineno,
+                        FIELDS[k],
+                        format!("expected a number, found '{t}'"),
+                    ));
+                }
             };
         }
         let expected = nodes.len() as f64;
         if vals[0] != expected {
-            return Err(err(lineno, FIELDS[0], format!("expected customer {expected}, found '{}'", tokens[0])));
+            return Err(err(
+                lineno,
+                FIELDS[0],
+                format!("expected customer {expected}, found '{}'", tokens[0]),
+            ));
         }
         if vals[3] < 0.0 || vals[3].fract() != 0.0 {
-            return Err(err(lineno, FIELDS[3], format!("expected a whole number >= 0, found '{}'", tokens[3])));
+            return Err(err(
+                lineno,
+                FIELDS[3],
+                format!("expected a whole number >= 0, found '{}'", tokens[3]),
+            ));
         }
         if vals[6] < 0.0 {
-            return Err(err(lineno, FIELDS[6], format!("must not be negative, found '{}'", tokens[6])));
+            return Err(err(
+                lineno,
+                FIELDS[6],
+                format!("must not be negative, found '{}'", tokens[6]),
+            ));
         }
         if vals[5] < vals[4] {
             return Err(err(
@@ -101,10 +146,18 @@ pub fn parse(name_for_errors: &str, text: &str) -> Result<Problem, ParseError> {
     }
 
     let Some((number, capacity)) = fleet else {
-        return Err(err(last_line.max(1), "NUMBER CAPACITY", "no vehicle row found".into()));
+        return Err(err(
+            last_line.max(1),
+            "NUMBER CAPACITY",
+            "no vehicle row found".into(),
+        ));
     };
     if nodes.len() < 2 {
-        return Err(err(last_line.max(1), "CUST NO.", "expected a depot row and at least one customer".into()));
+        return Err(err(
+            last_line.max(1),
+            "CUST NO.",
+            "expected a depot row and at least one customer".into(),
+        ));
     }
     let depot = nodes[0].1;
     let points = nodes.iter().map(|(_, v)| [v[1], v[2]]).collect();
@@ -127,7 +180,11 @@ pub fn parse(name_for_errors: &str, text: &str) -> Result<Problem, ParseError> {
         })
         .collect();
     Ok(Problem {
-        name: if name.is_empty() { name_for_errors.to_string() } else { name },
+        name: if name.is_empty() {
+            name_for_errors.to_string()
+        } else {
+            name
+        },
         time_unit: Default::default(),
         travel: Travel::Euclidean { points },
         jobs,

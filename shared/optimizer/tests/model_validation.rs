@@ -12,7 +12,9 @@ fn base() -> Problem {
     Problem {
         name: "t".into(),
         time_unit: TimeUnit::Unitless,
-        travel: Travel::Euclidean { points: (0..5).map(|i| [i as f64, 0.0]).collect() },
+        travel: Travel::Euclidean {
+            points: (0..5).map(|i| [i as f64, 0.0]).collect(),
+        },
         jobs,
         pairs: vec![],
         vehicles: vec![v],
@@ -21,7 +23,12 @@ fn base() -> Problem {
 }
 
 fn fields(p: &Problem) -> Vec<String> {
-    p.validate().expect_err("should be invalid").errors.into_iter().map(|e| e.field).collect()
+    p.validate()
+        .expect_err("should be invalid")
+        .errors
+        .into_iter()
+        .map(|e| e.field)
+        .collect()
 }
 
 #[test]
@@ -35,7 +42,11 @@ fn window_ending_before_start_names_the_window() {
     p.jobs[3].time_windows = vec![TimeWindow::new(10.0, 5.0)];
     let err = p.validate().unwrap_err();
     assert_eq!(err.errors[0].field, "jobs[3].time_windows[0]");
-    assert!(err.to_string().contains("jobs[3].time_windows[0]: end 5 is before start 10"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("jobs[3].time_windows[0]: end 5 is before start 10"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -66,7 +77,10 @@ fn location_out_of_matrix_bounds_is_rejected() {
 fn unknown_pair_references_are_rejected() {
     let mut p = base();
     p.jobs[0].kind = JobKind::Pickup;
-    p.pairs = vec![Pair { pickup: "j1".into(), delivery: "nope".into() }];
+    p.pairs = vec![Pair {
+        pickup: "j1".into(),
+        delivery: "nope".into(),
+    }];
     let err = p.validate().unwrap_err();
     assert_eq!(err.errors[0].field, "pairs[0].delivery");
     assert!(err.errors[0].message.contains("unknown job id 'nope'"));
@@ -76,7 +90,10 @@ fn unknown_pair_references_are_rejected() {
 fn pair_kinds_and_demands_must_match() {
     let mut p = base();
     p.jobs[1].demand = vec![2];
-    p.pairs = vec![Pair { pickup: "j1".into(), delivery: "j2".into() }];
+    p.pairs = vec![Pair {
+        pickup: "j1".into(),
+        delivery: "j2".into(),
+    }];
     assert_eq!(fields(&p), ["pairs[0].pickup", "pairs[0].delivery"]);
 }
 
@@ -91,7 +108,13 @@ fn duplicate_ids_and_bad_vehicles_are_rejected() {
     p.vehicles.push(v2);
     assert_eq!(
         fields(&p),
-        ["jobs[1].id", "vehicles[1].id", "vehicles[1].shift", "vehicles[1].capacity", "vehicles[1].speed_factor"]
+        [
+            "jobs[1].id",
+            "vehicles[1].id",
+            "vehicles[1].shift",
+            "vehicles[1].capacity",
+            "vehicles[1].speed_factor"
+        ]
     );
 }
 
@@ -100,17 +123,37 @@ fn matrix_shape_errors_name_the_row() {
     let mut p = base();
     p.travel = Travel::Matrix {
         distances: vec![vec![0.0; 5]; 5],
-        durations: vec![vec![0.0; 5], vec![0.0; 4], vec![0.0; 5], vec![0.0; 5], vec![0.0, -1.0, 0.0, 0.0, 0.0]],
+        durations: vec![
+            vec![0.0; 5],
+            vec![0.0; 4],
+            vec![0.0; 5],
+            vec![0.0; 5],
+            vec![0.0, -1.0, 0.0, 0.0, 0.0],
+        ],
     };
-    assert_eq!(fields(&p), ["travel.durations[1]", "travel.durations[4][1]"]);
+    assert_eq!(
+        fields(&p),
+        ["travel.durations[1]", "travel.durations[4][1]"]
+    );
 }
 
 #[test]
 fn locks_and_completed_jobs_are_checked() {
     let mut p = base();
-    p.locks = vec![Lock { vehicle: "ghost".into(), jobs: vec!["j1".into(), "zz".into()], kind: LockKind::Prefix }];
-    p.vehicles[0].under_way = Some(UnderWay { location: 0, time: 0.0, completed: vec!["j1".into()] });
-    assert_eq!(fields(&p), ["locks[0].vehicle", "locks[0].jobs[0]", "locks[0].jobs[1]"]);
+    p.locks = vec![Lock {
+        vehicle: "ghost".into(),
+        jobs: vec!["j1".into(), "zz".into()],
+        kind: LockKind::Prefix,
+    }];
+    p.vehicles[0].under_way = Some(UnderWay {
+        location: 0,
+        time: 0.0,
+        completed: vec!["j1".into()],
+    });
+    assert_eq!(
+        fields(&p),
+        ["locks[0].vehicle", "locks[0].jobs[0]", "locks[0].jobs[1]"]
+    );
 }
 
 #[test]
@@ -135,11 +178,39 @@ fn json_round_trip_with_defaults() {
 fn json_schema_is_generated_from_the_types() {
     let s = problem_schema();
     let text = s.to_string();
-    for needle in ["time_windows", "pairs", "vehicles", "haversine", "speed_factor", "break"] {
+    for needle in [
+        "time_windows",
+        "pairs",
+        "vehicles",
+        "haversine",
+        "speed_factor",
+        "break",
+    ] {
         assert!(text.contains(needle), "schema lacks {needle}");
     }
     assert_eq!(s["title"], "Problem");
     let sol = solution_schema();
     assert!(sol.to_string().contains("no_room_in_fleet"));
     assert!(config_schema().to_string().contains("hierarchical"));
+}
+
+#[test]
+fn objectives_and_configs_parse_from_text() {
+    assert_eq!(
+        "hierarchical".parse::<Objective>(),
+        Ok(Objective::Hierarchical)
+    );
+    assert!(
+        "fastest"
+            .parse::<Objective>()
+            .unwrap_err()
+            .contains("unknown objective 'fastest'")
+    );
+    let c: SolverConfig =
+        serde_json::from_str(r#"{ "seed": 9, "objective": "distance", "time_limit_ms": 500 }"#)
+            .unwrap();
+    assert_eq!(
+        (c.seed, c.objective, c.threads, c.max_iterations),
+        (9, Objective::Distance, 1, None)
+    );
 }

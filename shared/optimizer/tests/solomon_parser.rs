@@ -18,7 +18,10 @@ fn parses_c101_fleet_depot_and_customers() {
     assert_eq!(j.id, "1");
     assert_eq!(j.location, 1);
     assert_eq!(j.demand, vec![10]);
-    assert_eq!((j.time_windows[0].start, j.time_windows[0].end), (912.0, 967.0));
+    assert_eq!(
+        (j.time_windows[0].start, j.time_windows[0].end),
+        (912.0, 967.0)
+    );
     assert_eq!(j.service, 90.0);
     match &p.travel {
         Travel::Euclidean { points } => assert_eq!(points[1], [45.0, 68.0]),
@@ -31,7 +34,10 @@ fn parses_c101_fleet_depot_and_customers() {
 fn crlf_and_lf_give_the_same_problem() {
     let lf = C101.replace("\r\n", "\n");
     let crlf = lf.replace('\n', "\r\n");
-    assert_eq!(solomon::parse("a", &lf).unwrap(), solomon::parse("a", &crlf).unwrap());
+    assert_eq!(
+        solomon::parse("a", &lf).unwrap(),
+        solomon::parse("a", &crlf).unwrap()
+    );
 }
 
 #[test]
@@ -45,16 +51,28 @@ fn header_wording_does_not_matter() {
 fn broken(line_no: usize, new_line: &str) -> String {
     C101.lines()
         .enumerate()
-        .map(|(i, l)| if i + 1 == line_no { new_line.to_string() } else { l.to_string() })
+        .map(|(i, l)| {
+            if i + 1 == line_no {
+                new_line.to_string()
+            } else {
+                l.to_string()
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
 #[test]
 fn non_numeric_due_date_names_file_line_and_field() {
-    let text = broken(14, "    4      42         68         10        727        x         90");
+    let text = broken(
+        14,
+        "    4      42         68         10        727        x         90",
+    );
     let err = solomon::parse("C101.txt", &text).unwrap_err();
-    assert_eq!(err.to_string(), "C101.txt line 14, field DUE DATE: expected a number, found 'x'");
+    assert_eq!(
+        err.to_string(),
+        "C101.txt line 14, field DUE DATE: expected a number, found 'x'"
+    );
     assert_eq!((err.line, err.field.as_str()), (14, "DUE DATE"));
 }
 

@@ -27,49 +27,70 @@ struct VehSpec {
     brk: Option<f64>,
     speed: f64,
     max_dist: Option<f64>,
+    max_duration: Option<f64>,
     fixed: f64,
 }
 
 fn job_spec() -> impl Strategy<Value = JobSpec> {
     (
         (0..100u32, 0..100u32, 0..=6i64, 0..=10u32),
-        (0..3u8, 0..250u32, 10..150u32, prop::bool::weighted(0.15), prop::bool::weighted(0.25)),
+        (
+            0..3u8,
+            0..250u32,
+            10..150u32,
+            prop::bool::weighted(0.15),
+            prop::bool::weighted(0.25),
+        ),
     )
-        .prop_map(|((x, y, demand, service), (windows, ws, wlen, skill, pair_with_next))| JobSpec {
-            x: x as f64,
-            y: y as f64,
-            demand,
-            service: service as f64,
-            windows,
-            ws: ws as f64,
-            wlen: wlen as f64,
-            skill,
-            pair_with_next,
-        })
+        .prop_map(
+            |((x, y, demand, service), (windows, ws, wlen, skill, pair_with_next))| JobSpec {
+                x: x as f64,
+                y: y as f64,
+                demand,
+                service: service as f64,
+                windows,
+                ws: ws as f64,
+                wlen: wlen as f64,
+                skill,
+                pair_with_next,
+            },
+        )
 }
 
 fn veh_spec() -> impl Strategy<Value = VehSpec> {
     (
-        (4..=15i64, 150..=400u32, prop::bool::weighted(0.5), prop::bool::weighted(0.2)),
+        (
+            4..=15i64,
+            150..=400u32,
+            prop::bool::weighted(0.5),
+            prop::bool::weighted(0.2),
+        ),
         (
             prop::option::weighted(0.2, 1..=4usize),
             prop::option::weighted(0.2, 0..200u32),
             prop::bool::weighted(0.2),
             prop::option::weighted(0.2, 150..400u32),
             0..50u32,
+            prop::option::weighted(0.2, 100..300u32),
         ),
     )
-        .prop_map(|((cap, shift_end, skill, open), (max_stops, brk, fast, max_dist, fixed))| VehSpec {
-            cap,
-            shift_end: shift_end as f64,
-            skill,
-            open,
-            max_stops,
-            brk: brk.map(|b| b as f64),
-            speed: if fast { 1.5 } else { 1.0 },
-            max_dist: max_dist.map(|d| d as f64),
-            fixed: fixed as f64,
-        })
+        .prop_map(
+            |(
+                (cap, shift_end, skill, open),
+                (max_stops, brk, fast, max_dist, fixed, max_duration),
+            )| VehSpec {
+                cap,
+                shift_end: shift_end as f64,
+                skill,
+                open,
+                max_stops,
+                brk: brk.map(|b| b as f64),
+                speed: if fast { 1.5 } else { 1.0 },
+                max_dist: max_dist.map(|d| d as f64),
+                max_duration: max_duration.map(|d| d as f64),
+                fixed: fixed as f64,
+            },
+        )
 }
 
 fn build(jobs: &[JobSpec], vehs: &[VehSpec]) -> Problem {
@@ -83,7 +104,10 @@ fn build(jobs: &[JobSpec], vehs: &[VehSpec]) -> Problem {
         j.time_windows = match s.windows {
             0 => vec![],
             1 => vec![TimeWindow::new(s.ws, s.ws + s.wlen)],
-            _ => vec![TimeWindow::new(s.ws, s.ws + s.wlen / 2.0), TimeWindow::new(s.ws + s.wlen, s.ws + 2.0 * s.wlen)],
+            _ => vec![
+                TimeWindow::new(s.ws, s.ws + s.wlen / 2.0),
+                TimeWindow::new(s.ws + s.wlen, s.ws + 2.0 * s.wlen),
+            ],
         };
         if s.skill {
             j.skills = vec!["cold".into()];
@@ -96,7 +120,10 @@ fn build(jobs: &[JobSpec], vehs: &[VehSpec]) -> Problem {
         if jobs[i].pair_with_next {
             out[i].kind = JobKind::Pickup;
             out[i + 1].demand = out[i].demand.clone();
-            pairs.push(Pair { pickup: out[i].id.clone(), delivery: out[i + 1].id.clone() });
+            pairs.push(Pair {
+                pickup: out[i].id.clone(),
+                delivery: out[i + 1].id.clone(),
+            });
             i += 2;
         } else {
             i += 1;
@@ -116,24 +143,52 @@ fn build(jobs: &[JobSpec], vehs: &[VehSpec]) -> Problem {
                 v.end = None;
             }
             v.max_stops = s.max_stops;
-            v.break_ = s.brk.map(|b| Break { window: TimeWindow::new(b, b + 40.0), duration: 10.0 });
+            v.break_ = s.brk.map(|b| Break {
+                window: TimeWindow::new(b, b + 40.0),
+                duration: 10.0,
+            });
             v.speed_factor = s.speed;
             v.max_distance = s.max_dist;
+            v.max_duration = s.max_duration;
             v.fixed_cost = s.fixed;
             v.cost_per_time = 0.1;
             v
         })
         .collect();
-    Problem { name: "prop".into(), time_unit: TimeUnit::Unitless, travel: Travel::Euclidean { points }, jobs: out, pairs, vehicles, locks: vec![] }
+    Problem {
+        name: "prop".into(),
+        time_unit: TimeUnit::Unitless,
+        travel: Travel::Euclidean { points },
+        jobs: out,
+        pairs,
+        vehicles,
+        locks: vec![],
+    }
 }
 
 /// The suite's helper: the independent checker must accept the solution and agree on totals.
 fn check(p: &Problem, s: &Solution) -> CheckedTotals {
-    let t = checker::check(p, &s.route_jobs()).unwrap_or_else(|v| panic!("infeasible solution: {v:#?}"));
+    let t = checker::check(p, &s.route_jobs())
+        .unwrap_or_else(|v| panic!("infeasible solution: {v:#?}"));
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs().max(1.0);
-    assert!(close(t.distance, s.totals.distance), "distance {} vs {}", t.distance, s.totals.distance);
-    assert!(close(t.duration, s.totals.duration), "duration {} vs {}", t.duration, s.totals.duration);
-    assert!(close(t.cost, s.totals.cost), "cost {} vs {}", t.cost, s.totals.cost);
+    assert!(
+        close(t.distance, s.totals.distance),
+        "distance {} vs {}",
+        t.distance,
+        s.totals.distance
+    );
+    assert!(
+        close(t.duration, s.totals.duration),
+        "duration {} vs {}",
+        t.duration,
+        s.totals.duration
+    );
+    assert!(
+        close(t.cost, s.totals.cost),
+        "cost {} vs {}",
+        t.cost,
+        s.totals.cost
+    );
     assert_eq!(t.vehicles, s.totals.vehicles);
     let mut un: Vec<&str> = s.unassigned.iter().map(|u| u.job.as_str()).collect();
     un.sort_unstable();
@@ -149,18 +204,37 @@ fn check(p: &Problem, s: &Solution) -> CheckedTotals {
     t
 }
 
-fn solve_with(p: &Problem, objective: Objective, seed: u64, iterations: u64, threads: usize) -> Solution {
-    let config = SolverConfig { seed, max_iterations: Some(iterations), time_limit_ms: None, objective, threads };
+fn solve_with(
+    p: &Problem,
+    objective: Objective,
+    seed: u64,
+    iterations: u64,
+    threads: usize,
+) -> Solution {
+    let config = SolverConfig {
+        seed,
+        max_iterations: Some(iterations),
+        time_limit_ms: None,
+        objective,
+        threads,
+    };
     solve(p, &config, &NoClock, &mut |_| Control::Continue).expect("valid problem")
 }
 
 /// PROPTEST_CASES overrides the per-test default (e.g. for a longer soak run).
 fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 fn objective(k: u8) -> Objective {
-    [Objective::Cost, Objective::Distance, Objective::Hierarchical][k as usize % 3]
+    [
+        Objective::Cost,
+        Objective::Distance,
+        Objective::Hierarchical,
+    ][k as usize % 3]
 }
 
 /// Can this job (with its pair partner) be served alone by this vehicle? Asked of the checker.
@@ -173,10 +247,21 @@ fn fits_alone(p: &Problem, job: &str, vehicle: &str) -> bool {
             jobs.insert(0, pr.pickup.clone());
         }
     }
-    let has_break = p.vehicles.iter().any(|v| v.id == vehicle && v.break_.is_some());
-    let options: Vec<Option<usize>> = if has_break { (0..=jobs.len()).map(Some).collect() } else { vec![None] };
+    let has_break = p
+        .vehicles
+        .iter()
+        .any(|v| v.id == vehicle && v.break_.is_some());
+    let options: Vec<Option<usize>> = if has_break {
+        (0..=jobs.len()).map(Some).collect()
+    } else {
+        vec![None]
+    };
     options.into_iter().any(|b| {
-        let r = RouteJobs { vehicle: vehicle.into(), jobs: jobs.clone(), break_after: b };
+        let r = RouteJobs {
+            vehicle: vehicle.into(),
+            jobs: jobs.clone(),
+            break_after: b,
+        };
         checker::check(p, &[r]).is_ok()
     })
 }
@@ -334,7 +419,15 @@ fn tiny(jobs: &[(u32, u32, i64, u32, u32)], cap: i64, vehicles: usize) -> Proble
             v
         })
         .collect();
-    Problem { name: "tiny".into(), time_unit: TimeUnit::Unitless, travel: Travel::Euclidean { points }, jobs: out, pairs: vec![], vehicles, locks: vec![] }
+    Problem {
+        name: "tiny".into(),
+        time_unit: TimeUnit::Unitless,
+        travel: Travel::Euclidean { points },
+        jobs: out,
+        pairs: vec![],
+        vehicles,
+        locks: vec![],
+    }
 }
 
 fn tiny_job() -> impl Strategy<Value = (u32, u32, i64, u32, u32)> {
@@ -348,14 +441,22 @@ fn assert_matches_brute_force(p: &Problem) {
         assert!(!check(p, &s).unassigned.is_empty());
         return;
     };
-    let s = solve_with(p, Objective::Distance, 7, 1500, 1);
+    let s = solve_with(p, Objective::Distance, 7, 5000, 1);
     let t = check(p, &s);
     assert!(t.unassigned.is_empty());
-    assert!((t.distance - dist_opt).abs() < 1e-6, "distance {} vs optimum {dist_opt}", t.distance);
-    let s = solve_with(p, Objective::Hierarchical, 7, 1500, 1);
+    assert!(
+        (t.distance - dist_opt).abs() < 1e-6,
+        "distance {} vs optimum {dist_opt}",
+        t.distance
+    );
+    let s = solve_with(p, Objective::Hierarchical, 7, 5000, 1);
     let t = check(p, &s);
     assert_eq!(t.vehicles, veh_h);
-    assert!((t.distance - dist_h).abs() < 1e-6, "hierarchical distance {} vs optimum {dist_h}", t.distance);
+    assert!(
+        (t.distance - dist_h).abs() < 1e-6,
+        "hierarchical distance {} vs optimum {dist_h}",
+        t.distance
+    );
 }
 
 proptest! {
@@ -372,7 +473,15 @@ proptest! {
 
 #[test]
 fn solver_matches_brute_force_optimum_with_seven_jobs() {
-    let jobs = [(10, 20, 3, 0, 150), (80, 75, 2, 50, 100), (30, 90, 4, 0, 300), (60, 10, 1, 100, 60), (95, 40, 2, 0, 250), (20, 55, 5, 120, 80), (70, 60, 3, 30, 200)];
+    let jobs = [
+        (10, 20, 3, 0, 150),
+        (80, 75, 2, 50, 100),
+        (30, 90, 4, 0, 300),
+        (60, 10, 1, 100, 60),
+        (95, 40, 2, 0, 250),
+        (20, 55, 5, 120, 80),
+        (70, 60, 3, 30, 200),
+    ];
     let p = tiny(&jobs, 10, 3);
     assert!(brute_force(&p).is_some());
     assert_matches_brute_force(&p);

@@ -71,11 +71,17 @@ pub struct InvalidProblem {
     pub errors: Vec<FieldError>,
 }
 
+/// Largest demand or capacity per dimension; keeps load sums far from overflow.
+pub const MAX_LOAD: i64 = 1_000_000_000_000;
+
 struct Errs(Vec<FieldError>);
 
 impl Errs {
     fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError { field: field.into(), message: message.into() });
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 }
 
@@ -112,7 +118,10 @@ impl Problem {
         let dims = self.dimensions();
         let loc = |e: &mut Errs, field: String, l: usize| {
             if l >= n {
-                e.push(field, format!("location {l} is out of bounds (travel has {n} locations)"));
+                e.push(
+                    field,
+                    format!("location {l} is out of bounds (travel has {n} locations)"),
+                );
             }
         };
 
@@ -122,21 +131,33 @@ impl Problem {
             if j.id.is_empty() {
                 e.push(format!("{p}.id"), "must not be empty");
             } else if let Some(first) = ids.insert(&j.id, i) {
-                e.push(format!("{p}.id"), format!("duplicate id '{}' (also jobs[{first}])", j.id));
+                e.push(
+                    format!("{p}.id"),
+                    format!("duplicate id '{}' (also jobs[{first}])", j.id),
+                );
             }
             loc(&mut e, format!("{p}.location"), j.location);
             check_nonneg(&mut e, format!("{p}.service"), j.service);
             if j.demand.len() > dims {
                 e.push(
                     format!("{p}.demand"),
-                    format!("has {} dimensions but vehicle capacity has {dims}", j.demand.len()),
+                    format!(
+                        "has {} dimensions but vehicle capacity has {dims}",
+                        j.demand.len()
+                    ),
                 );
             }
-            if j.demand.iter().any(|&d| d < 0) {
-                e.push(format!("{p}.demand"), "must not be negative");
+            if j.demand.iter().any(|&d| !(0..=MAX_LOAD).contains(&d)) {
+                e.push(
+                    format!("{p}.demand"),
+                    format!("must be between 0 and {MAX_LOAD}"),
+                );
             }
             if !j.priority.is_finite() || j.priority <= 0.0 {
-                e.push(format!("{p}.priority"), format!("must be a finite number > 0, found {}", j.priority));
+                e.push(
+                    format!("{p}.priority"),
+                    format!("must be a finite number > 0, found {}", j.priority),
+                );
             }
             for (k, w) in j.time_windows.iter().enumerate() {
                 check_window(&mut e, &format!("{p}.time_windows[{k}]"), w);
@@ -155,14 +176,23 @@ impl Problem {
             let pick = ids.get(pr.pickup.as_str()).copied();
             let del = ids.get(pr.delivery.as_str()).copied();
             if pick.is_none() {
-                e.push(format!("{p}.pickup"), format!("unknown job id '{}'", pr.pickup));
+                e.push(
+                    format!("{p}.pickup"),
+                    format!("unknown job id '{}'", pr.pickup),
+                );
             }
             if del.is_none() {
-                e.push(format!("{p}.delivery"), format!("unknown job id '{}'", pr.delivery));
+                e.push(
+                    format!("{p}.delivery"),
+                    format!("unknown job id '{}'", pr.delivery),
+                );
             }
             for (side, id) in [("pickup", &pr.pickup), ("delivery", &pr.delivery)] {
                 if let Some(other) = in_pair.insert(id, i) {
-                    e.push(format!("{p}.{side}"), format!("job '{id}' is already in pairs[{other}]"));
+                    e.push(
+                        format!("{p}.{side}"),
+                        format!("job '{id}' is already in pairs[{other}]"),
+                    );
                 }
             }
             if let (Some(a), Some(b)) = (pick, del) {
@@ -170,14 +200,27 @@ impl Problem {
                     e.push(p.clone(), "pickup and delivery must be different jobs");
                 }
                 if self.jobs[a].kind != JobKind::Pickup {
-                    e.push(format!("{p}.pickup"), format!("job '{}' must have kind pickup", pr.pickup));
+                    e.push(
+                        format!("{p}.pickup"),
+                        format!("job '{}' must have kind pickup", pr.pickup),
+                    );
                 }
                 if self.jobs[b].kind != JobKind::Delivery {
-                    e.push(format!("{p}.delivery"), format!("job '{}' must have kind delivery", pr.delivery));
+                    e.push(
+                        format!("{p}.delivery"),
+                        format!("job '{}' must have kind delivery", pr.delivery),
+                    );
                 }
-                let pad = |d: &[i64]| (0..dims).map(|k| d.get(k).copied().unwrap_or(0)).collect::<Vec<_>>();
+                let pad = |d: &[i64]| {
+                    (0..dims)
+                        .map(|k| d.get(k).copied().unwrap_or(0))
+                        .collect::<Vec<_>>()
+                };
                 if pad(&self.jobs[a].demand) != pad(&self.jobs[b].demand) {
-                    e.push(format!("{p}.delivery"), "demand must equal the pickup's demand");
+                    e.push(
+                        format!("{p}.delivery"),
+                        "demand must equal the pickup's demand",
+                    );
                 }
             }
         }
@@ -192,7 +235,10 @@ impl Problem {
             if v.id.is_empty() {
                 e.push(format!("{p}.id"), "must not be empty");
             } else if let Some(first) = vids.insert(&v.id, i) {
-                e.push(format!("{p}.id"), format!("duplicate id '{}' (also vehicles[{first}])", v.id));
+                e.push(
+                    format!("{p}.id"),
+                    format!("duplicate id '{}' (also vehicles[{first}])", v.id),
+                );
             }
             loc(&mut e, format!("{p}.start"), v.start);
             if let Some(end) = v.end {
@@ -204,14 +250,24 @@ impl Problem {
             if v.capacity.len() != dims {
                 e.push(
                     format!("{p}.capacity"),
-                    format!("has {} dimensions but vehicles[0] has {dims}", v.capacity.len()),
+                    format!(
+                        "has {} dimensions but vehicles[0] has {dims}",
+                        v.capacity.len()
+                    ),
                 );
             }
-            if v.capacity.iter().any(|&c| c < 0) {
-                e.push(format!("{p}.capacity"), "must not be negative");
+            if v.capacity.iter().any(|&c| !(0..=MAX_LOAD).contains(&c)) {
+                e.push(
+                    format!("{p}.capacity"),
+                    format!("must be between 0 and {MAX_LOAD}"),
+                );
             }
             check_nonneg(&mut e, format!("{p}.fixed_cost"), v.fixed_cost);
-            check_nonneg(&mut e, format!("{p}.cost_per_distance"), v.cost_per_distance);
+            check_nonneg(
+                &mut e,
+                format!("{p}.cost_per_distance"),
+                v.cost_per_distance,
+            );
             check_nonneg(&mut e, format!("{p}.cost_per_time"), v.cost_per_time);
             if let Some(d) = v.max_distance {
                 check_nonneg(&mut e, format!("{p}.max_distance"), d);
@@ -220,7 +276,10 @@ impl Problem {
                 check_nonneg(&mut e, format!("{p}.max_duration"), d);
             }
             if !v.speed_factor.is_finite() || v.speed_factor <= 0.0 {
-                e.push(format!("{p}.speed_factor"), format!("must be a finite number > 0, found {}", v.speed_factor));
+                e.push(
+                    format!("{p}.speed_factor"),
+                    format!("must be a finite number > 0, found {}", v.speed_factor),
+                );
             }
             if let Some(b) = &v.break_ {
                 check_window(&mut e, &format!("{p}.break.window"), &b.window);
@@ -243,8 +302,13 @@ impl Problem {
         }
         // A completed delivery needs its pickup completed too.
         for (i, pr) in self.pairs.iter().enumerate() {
-            if completed.contains_key(pr.delivery.as_str()) && !completed.contains_key(pr.pickup.as_str()) {
-                e.push(format!("pairs[{i}]"), "delivery is completed but its pickup is not");
+            if completed.contains_key(pr.delivery.as_str())
+                && !completed.contains_key(pr.pickup.as_str())
+            {
+                e.push(
+                    format!("pairs[{i}]"),
+                    "delivery is completed but its pickup is not",
+                );
             }
         }
 
@@ -253,10 +317,16 @@ impl Problem {
         for (i, l) in self.locks.iter().enumerate() {
             let p = format!("locks[{i}]");
             if !vids.contains_key(l.vehicle.as_str()) {
-                e.push(format!("{p}.vehicle"), format!("unknown vehicle id '{}'", l.vehicle));
+                e.push(
+                    format!("{p}.vehicle"),
+                    format!("unknown vehicle id '{}'", l.vehicle),
+                );
             }
             if l.kind == LockKind::Prefix && !prefix_vehicles.insert(l.vehicle.as_str()) {
-                e.push(format!("{p}.vehicle"), "a vehicle can have only one prefix lock");
+                e.push(
+                    format!("{p}.vehicle"),
+                    "a vehicle can have only one prefix lock",
+                );
             }
             for (k, id) in l.jobs.iter().enumerate() {
                 let f = format!("{p}.jobs[{k}]");
@@ -273,41 +343,73 @@ impl Problem {
             let a = locked.contains_key(pr.pickup.as_str());
             let b = locked.contains_key(pr.delivery.as_str());
             if a != b && !completed.contains_key(pr.pickup.as_str()) {
-                e.push(format!("pairs[{i}]"), "lock both the pickup and the delivery, or neither");
+                e.push(
+                    format!("pairs[{i}]"),
+                    "lock both the pickup and the delivery, or neither",
+                );
             }
         }
 
-        if e.0.is_empty() { Ok(()) } else { Err(InvalidProblem { errors: e.0 }) }
+        if e.0.is_empty() {
+            Ok(())
+        } else {
+            Err(InvalidProblem { errors: e.0 })
+        }
     }
 
     fn validate_travel(&self, e: &mut Errs) {
         match &self.travel {
-            Travel::Matrix { distances, durations } => {
+            Travel::Matrix {
+                distances,
+                durations,
+            } => {
                 let n = distances.len();
                 if durations.len() != n {
-                    e.push("travel.durations", format!("has {} rows but distances has {n}", durations.len()));
+                    e.push(
+                        "travel.durations",
+                        format!("has {} rows but distances has {n}", durations.len()),
+                    );
                 }
                 for (name, m) in [("distances", distances), ("durations", durations)] {
                     for (r, row) in m.iter().enumerate() {
                         if row.len() != n {
-                            e.push(format!("travel.{name}[{r}]"), format!("has {} entries, expected {n}", row.len()));
+                            e.push(
+                                format!("travel.{name}[{r}]"),
+                                format!("has {} entries, expected {n}", row.len()),
+                            );
                         }
                         if let Some(c) = row.iter().position(|x| !x.is_finite() || *x < 0.0) {
-                            e.push(format!("travel.{name}[{r}][{c}]"), "must be a finite number >= 0");
+                            e.push(
+                                format!("travel.{name}[{r}][{c}]"),
+                                "must be a finite number >= 0",
+                            );
                         }
                     }
                 }
             }
             Travel::Euclidean { points } => {
-                if let Some(i) = points.iter().position(|p| !p[0].is_finite() || !p[1].is_finite()) {
+                if let Some(i) = points
+                    .iter()
+                    .position(|p| !p[0].is_finite() || !p[1].is_finite())
+                {
                     e.push(format!("travel.points[{i}]"), "coordinates must be finite");
                 }
             }
-            Travel::Haversine { points, circuity, speed_m_per_s } => {
+            Travel::Haversine {
+                points,
+                circuity,
+                speed_m_per_s,
+            } => {
                 if let Some(i) = points.iter().position(|p| {
-                    !(p.lat.is_finite() && p.lon.is_finite() && p.lat.abs() <= 90.0 && p.lon.abs() <= 180.0)
+                    !(p.lat.is_finite()
+                        && p.lon.is_finite()
+                        && p.lat.abs() <= 90.0
+                        && p.lon.abs() <= 180.0)
                 }) {
-                    e.push(format!("travel.points[{i}]"), "lat must be within ±90 and lon within ±180");
+                    e.push(
+                        format!("travel.points[{i}]"),
+                        "lat must be within ±90 and lon within ±180",
+                    );
                 }
                 if !circuity.is_finite() || *circuity <= 0.0 {
                     e.push("travel.circuity", "must be a finite number > 0");

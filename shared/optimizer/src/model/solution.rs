@@ -54,7 +54,9 @@ pub struct Route {
 }
 
 /// Why a job was left out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum UnassignedReason {
     /// No vehicle has all the required skills.
@@ -101,6 +103,53 @@ pub struct Solution {
     pub unassigned: Vec<Unassigned>,
     pub totals: Totals,
     pub iterations: u64,
+}
+
+impl std::fmt::Display for Solution {
+    /// A plain-text report: totals, one line per stop, unassigned jobs with hints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = &self.totals;
+        writeln!(
+            f,
+            "vehicles {}  distance {:.2}  duration {:.2}  cost {:.2}  unassigned {}  iterations {}",
+            t.vehicles, t.distance, t.duration, t.cost, t.unassigned, self.iterations
+        )?;
+        for r in &self.routes {
+            writeln!(
+                f,
+                "route {}: {} stops, distance {:.2}, duration {:.2}, cost {:.2}, leaves {:.2}, ends {:.2}",
+                r.vehicle,
+                r.stops.len(),
+                r.distance,
+                r.duration,
+                r.cost,
+                r.departure,
+                r.end_time
+            )?;
+            for (i, s) in r.stops.iter().enumerate() {
+                writeln!(
+                    f,
+                    "  {:>3}. {:<12} arrive {:>10.2}  wait {:>8.2}  start {:>10.2}  leave {:>10.2}  load {:?}",
+                    i + 1,
+                    s.job,
+                    s.arrival,
+                    s.waiting,
+                    s.service_start,
+                    s.departure,
+                    s.load
+                )?;
+                if let Some(b) = r.break_.as_ref().filter(|b| b.after_stops == i + 1) {
+                    writeln!(f, "       break {:.2}-{:.2}", b.start, b.end)?;
+                }
+            }
+        }
+        for u in &self.unassigned {
+            let reason = serde_json::to_value(u.reason).ok();
+            let reason = reason.as_ref().and_then(|v| v.as_str()).unwrap_or("?");
+            writeln!(f, "unassigned {} ({reason}): {}", u.job, u.hint)?;
+        }
+        Ok(())
+    }
 }
 
 impl Solution {

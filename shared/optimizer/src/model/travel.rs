@@ -19,7 +19,10 @@ fn default_circuity() -> f64 {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Travel {
     /// Explicit square matrices indexed `[from][to]`.
-    Matrix { distances: Vec<Vec<f64>>, durations: Vec<Vec<f64>> },
+    Matrix {
+        distances: Vec<Vec<f64>>,
+        durations: Vec<Vec<f64>>,
+    },
     /// Planar points; distance = duration = Euclidean distance in double precision
     /// (the Solomon benchmark convention).
     Euclidean { points: Vec<[f64; 2]> },
@@ -58,9 +61,9 @@ impl Travel {
                 let dy = points[a][1] - points[b][1];
                 (dx * dx + dy * dy).sqrt()
             }
-            Travel::Haversine { points, circuity, .. } => {
-                haversine_m(points[a], points[b]) * circuity
-            }
+            Travel::Haversine {
+                points, circuity, ..
+            } => haversine_m(points[a], points[b]) * circuity,
         }
     }
 
@@ -93,7 +96,16 @@ mod tests {
     #[test]
     fn haversine_paris_london_is_about_344_km() {
         let t = Travel::Haversine {
-            points: vec![LatLon { lat: 48.8566, lon: 2.3522 }, LatLon { lat: 51.5074, lon: -0.1278 }],
+            points: vec![
+                LatLon {
+                    lat: 48.8566,
+                    lon: 2.3522,
+                },
+                LatLon {
+                    lat: 51.5074,
+                    lon: -0.1278,
+                },
+            ],
             circuity: 1.0,
             speed_m_per_s: 10.0,
         };
@@ -104,7 +116,9 @@ mod tests {
 
     #[test]
     fn euclidean_is_symmetric_and_unrounded() {
-        let t = Travel::Euclidean { points: vec![[0.0, 0.0], [1.0, 1.0]] };
+        let t = Travel::Euclidean {
+            points: vec![[0.0, 0.0], [1.0, 1.0]],
+        };
         assert_eq!(t.distance(0, 1), 2f64.sqrt());
         assert_eq!(t.duration(1, 0), 2f64.sqrt());
     }

@@ -26,8 +26,11 @@ fn one() -> f64 {
     1.0
 }
 
-/// A vehicle and its driver's shift. The vehicle leaves its start at the shift start
-/// (or at the under-way time), so route duration includes any waiting.
+/// A vehicle and its driver's shift. The vehicle leaves its start as late as it can
+/// without delaying its first service, but not before the shift start (or the
+/// under-way time); with the break planned before the first stop it leaves at the
+/// shift start. Route duration (for `cost_per_time` and `max_duration`) runs from
+/// that departure to the arrival at the end (or the last departure for open routes).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Vehicle {
     pub id: String,

@@ -8,7 +8,7 @@ use super::search::Sol;
 enum Fail {
     MaxStops,
     Distance(f64),
-    Window(f64),
+    Window(f64, usize),
     Shift(f64),
     Break,
 }
@@ -21,13 +21,19 @@ fn alone(inst: &Instance, v: usize, req: &[usize]) -> Result<(), Fail> {
     let mut at = vd.start_loc;
     let mut t = vd.t0;
     let mut dist = 0.0;
-    for &j in req {
+    let mut departure = vd.t0;
+    for (k, &j) in req.iter().enumerate() {
         let job = &inst.jobs[j];
         dist += inst.d(at, job.loc);
         let arr = t + inst.t(v, at, job.loc);
         match job.earliest_start(arr) {
-            Some(s) => t = s + job.service,
-            None => return Err(Fail::Window(arr - job.windows[job.windows.len() - 1].1)),
+            Some(s) => {
+                if k == 0 {
+                    departure = inst.departure(v, j, s);
+                }
+                t = s + job.service
+            }
+            None => return Err(Fail::Window(arr - job.windows[job.windows.len() - 1].1, j)),
         }
         at = job.loc;
     }
@@ -36,8 +42,9 @@ fn alone(inst: &Instance, v: usize, req: &[usize]) -> Result<(), Fail> {
     if dist > vd.max_dist {
         return Err(Fail::Distance(dist - vd.max_dist));
     }
-    if t > vd.deadline {
-        return Err(Fail::Shift(t - vd.deadline));
+    let deadline = vd.deadline(departure);
+    if t > deadline {
+        return Err(Fail::Shift(t - deadline));
     }
     if vd.brk.is_some() && super::route::best_break(inst, v, req).is_none() {
         return Err(Fail::Break);
@@ -54,26 +61,50 @@ fn fmt_time(x: f64, unit: TimeUnit) -> String {
     }
 }
 
-pub(crate) fn diagnose(p: &Problem, inst: &Instance, sol: &Sol, r: usize) -> (UnassignedReason, String) {
+pub(crate) fn diagnose(
+    p: &Problem,
+    inst: &Instance,
+    sol: &Sol,
+    r: usize,
+) -> (UnassignedReason, String) {
     let req = &inst.requests[r];
     let skilled: Vec<usize> = (0..inst.vehs.len())
-        .filter(|&v| req.iter().all(|&j| p.jobs[j].skills.iter().all(|s| p.vehicles[v].skills.contains(s))))
+        .filter(|&v| {
+            req.iter().all(|&j| {
+                p.jobs[j]
+                    .skills
+                    .iter()
+                    .all(|s| p.vehicles[v].skills.contains(s))
+            })
+        })
         .collect();
     if skilled.is_empty() {
-        let mut need: Vec<&str> = req.iter().flat_map(|&j| p.jobs[j].skills.iter().map(|s| s.as_str())).collect();
+        let mut need: Vec<&str> = req
+            .iter()
+            .flat_map(|&j| p.jobs[j].skills.iter().map(|s| s.as_str()))
+            .collect();
         need.sort_unstable();
         need.dedup();
-        return (UnassignedReason::Skills, format!("no vehicle has all of the skills {need:?}"));
+        return (
+            UnassignedReason::Skills,
+            format!("no vehicle has all of the skills {need:?}"),
+        );
     }
-    let ok: Vec<usize> = skilled.iter().copied().filter(|&v| inst.compatible(v, r)).collect();
+    let ok: Vec<usize> = skilled
+        .iter()
+        .copied()
+        .filter(|&v| inst.compatible(v, r))
+        .collect();
     if ok.is_empty() {
         let demand = &inst.jobs[req[0]].demand;
         return (
             UnassignedReason::Capacity,
-            format!("demand {demand:?} exceeds the capacity of every vehicle with the required skills (or the vehicle it is bound to)"),
+            format!(
+                "demand {demand:?} exceeds the capacity of every vehicle with the required skills (or the vehicle it is bound to)"
+            ),
         );
     }
-    let mut best_time: Option<(UnassignedReason, f64)> = None;
+    let mut best_time: Option<(UnassignedReason, f64, usize)> = None;
     let mut other: Option<(UnassignedReason, String)> = None;
     for &v in &ok {
         match alone(inst, v, req) {
@@ -88,14 +119,14 @@ pub(crate) fn diagnose(p: &Problem, inst: &Instance, sol: &Sol, r: usize) -> (Un
                 };
                 return (UnassignedReason::NoRoomInFleet, hint);
             }
-            Err(Fail::Window(late)) => {
-                if best_time.is_none_or(|(_, l)| late < l) {
-                    best_time = Some((UnassignedReason::TimeWindow, late));
+            Err(Fail::Window(late, j)) => {
+                if best_time.is_none_or(|(_, l, _)| late < l) {
+                    best_time = Some((UnassignedReason::TimeWindow, late, j));
                 }
             }
             Err(Fail::Shift(late)) => {
-                if best_time.is_none_or(|(_, l)| late < l) {
-                    best_time = Some((UnassignedReason::ShiftOrMaxDuration, late));
+                if best_time.is_none_or(|(_, l, _)| late < l) {
+                    best_time = Some((UnassignedReason::ShiftOrMaxDuration, late, req[0]));
                 }
             }
             Err(Fail::Distance(over)) => {
@@ -105,21 +136,41 @@ pub(crate) fn diagnose(p: &Problem, inst: &Instance, sol: &Sol, r: usize) -> (Un
                 ));
             }
             Err(Fail::Break) => {
-                other.get_or_insert((UnassignedReason::Break, "the driver's break cannot be placed".into()));
+                other.get_or_insert((
+                    UnassignedReason::Break,
+                    "the driver's break cannot be placed".into(),
+                ));
             }
             Err(Fail::MaxStops) => {
-                other.get_or_insert((UnassignedReason::MaxStops, "the vehicle's max_stops is too small".into()));
+                other.get_or_insert((
+                    UnassignedReason::MaxStops,
+                    "the vehicle's max_stops is too small".into(),
+                ));
             }
         }
     }
     match best_time {
-        Some((UnassignedReason::TimeWindow, late)) => (
-            UnassignedReason::TimeWindow,
-            format!("fits if the window ends {} later, or with a vehicle that starts earlier", fmt_time(late, p.time_unit)),
-        ),
-        Some((reason, late)) => (
+        Some((UnassignedReason::TimeWindow, late, j)) => {
+            // For a pair, say which of its two windows is missed.
+            let which = if req.len() > 1 {
+                format!("the window of '{}'", p.jobs[j].id)
+            } else {
+                "the window".into()
+            };
+            (
+                UnassignedReason::TimeWindow,
+                format!(
+                    "fits if {which} ends {} later, or with a vehicle that starts earlier",
+                    fmt_time(late, p.time_unit)
+                ),
+            )
+        }
+        Some((reason, late, _)) => (
             reason,
-            format!("fits if the shift (or max duration) is {} longer", fmt_time(late, p.time_unit)),
+            format!(
+                "fits if the shift (or max duration) is {} longer",
+                fmt_time(late, p.time_unit)
+            ),
         ),
         None => other.unwrap_or((UnassignedReason::NoRoomInFleet, String::new())),
     }

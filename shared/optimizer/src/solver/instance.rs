@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{JobKind, LockKind, Problem};
+use crate::model::{JobKind, LockKind, Problem, Travel};
 
 use super::{Objective, SolveError};
 
@@ -55,9 +55,11 @@ impl JobData {
 pub(crate) struct VehData {
     pub start_loc: usize,
     pub end_loc: usize,
+    /// Earliest departure (shift start or under-way time).
     pub t0: f64,
-    /// Latest finish: min(shift end, start + max duration).
-    pub deadline: f64,
+    pub shift_end: f64,
+    /// Max route duration (infinite if none).
+    pub max_dur: f64,
     pub cap: Vec<i64>,
     pub fixed_cost: f64,
     pub cpd: f64,
@@ -71,6 +73,14 @@ pub(crate) struct VehData {
     pub class: usize,
     /// Locked jobs the route is seeded with, in order.
     pub initial: Vec<usize>,
+}
+
+impl VehData {
+    /// Latest finish for a route that leaves at `departure`.
+    #[inline]
+    pub fn deadline(&self, departure: f64) -> f64 {
+        self.shift_end.min(departure + self.max_dur)
+    }
 }
 
 #[derive(Debug)]
@@ -93,17 +103,36 @@ pub(crate) struct Instance {
     pub objective: Objective,
     /// Cost added for opening a route in insertion decisions.
     pub route_penalty: Vec<f64>,
+    /// Lower bound on the vehicles needed to carry all unpaired loads.
+    pub vehicle_lb: usize,
 }
 
 impl Instance {
     #[inline]
     pub fn d(&self, a: usize, b: usize) -> f64 {
-        if a == NONE || b == NONE { 0.0 } else { self.dist[a * self.n_loc + b] }
+        if a == NONE || b == NONE {
+            0.0
+        } else {
+            self.dist[a * self.n_loc + b]
+        }
     }
 
     #[inline]
     pub fn t(&self, v: usize, a: usize, b: usize) -> f64 {
-        if a == NONE || b == NONE { 0.0 } else { self.dur[self.vehs[v].profile][a * self.n_loc + b] }
+        if a == NONE || b == NONE {
+            0.0
+        } else {
+            self.dur[self.vehs[v].profile][a * self.n_loc + b]
+        }
+    }
+
+    /// When a route leaves: as late as possible without delaying the first service
+    /// (`first_start` = its service start when leaving at `t0`), never before `t0`.
+    #[inline]
+    pub fn departure(&self, v: usize, first: usize, first_start: f64) -> f64 {
+        let vd = &self.vehs[v];
+        vd.t0
+            .max(first_start - self.t(v, vd.start_loc, self.jobs[first].loc))
     }
 
     #[inline]
@@ -120,11 +149,25 @@ impl Instance {
                 dist[a * n + b] = p.travel.distance(a, b);
             }
         }
-        let base: Vec<f64> = (0..n * n).map(|k| p.travel.duration(k / n, k % n)).collect();
+        // Coordinate-based durations follow from the distances (no second haversine pass).
+        let base: Vec<f64> = match &p.travel {
+            Travel::Matrix { .. } => (0..n * n)
+                .map(|k| p.travel.duration(k / n, k % n))
+                .collect(),
+            Travel::Euclidean { .. } => dist.clone(),
+            Travel::Haversine { speed_m_per_s, .. } => {
+                dist.iter().map(|d| d / speed_m_per_s).collect()
+            }
+        };
         let mut speeds: Vec<f64> = Vec::new();
         let mut dur = Vec::new();
         let dims = p.dimensions();
-        let job_idx: BTreeMap<&str, usize> = p.jobs.iter().enumerate().map(|(i, j)| (j.id.as_str(), i)).collect();
+        let job_idx: BTreeMap<&str, usize> = p
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.id.as_str(), i))
+            .collect();
 
         let mut partner = vec![None; p.jobs.len()];
         for pr in &p.pairs {
@@ -146,7 +189,8 @@ impl Instance {
             .iter()
             .enumerate()
             .map(|(i, j)| {
-                let mut windows: Vec<(f64, f64)> = j.time_windows.iter().map(|w| (w.start, w.end)).collect();
+                let mut windows: Vec<(f64, f64)> =
+                    j.time_windows.iter().map(|w| (w.start, w.end)).collect();
                 if windows.is_empty() {
                     windows.push((f64::NEG_INFINITY, f64::INFINITY));
                 }
@@ -156,9 +200,12 @@ impl Instance {
                     service: j.service,
                     windows,
                     pickup: j.kind == JobKind::Pickup,
-                    from_start: j.kind == JobKind::Delivery && (partner[i].is_none() || partner_done),
+                    from_start: j.kind == JobKind::Delivery
+                        && (partner[i].is_none() || partner_done),
                     partner: if partner_done { None } else { partner[i] },
-                    demand: (0..dims).map(|k| j.demand.get(k).copied().unwrap_or(0)).collect(),
+                    demand: (0..dims)
+                        .map(|k| j.demand.get(k).copied().unwrap_or(0))
+                        .collect(),
                     priority: j.priority,
                     glued: false,
                     fixed: false,
@@ -176,9 +223,10 @@ impl Instance {
                 continue;
             }
             if let Some(q) = partner[i]
-                && let Some(v) = completed_by[q] {
-                    bound_to[i] = Some(v);
-                }
+                && let Some(v) = completed_by[q]
+            {
+                bound_to[i] = Some(v);
+            }
             match j.partner {
                 Some(q) if j.pickup => {
                     req_of_job[i] = requests.len();
@@ -194,7 +242,12 @@ impl Instance {
         }
         let n_req = requests.len();
 
-        let veh_idx: BTreeMap<&str, usize> = p.vehicles.iter().enumerate().map(|(i, v)| (v.id.as_str(), i)).collect();
+        let veh_idx: BTreeMap<&str, usize> = p
+            .vehicles
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.id.as_str(), i))
+            .collect();
         let mut initial: Vec<Vec<usize>> = vec![Vec::new(); p.vehicles.len()];
         let mut locked_to: Vec<Option<usize>> = vec![None; p.jobs.len()];
         for kind in [LockKind::Prefix, LockKind::Sequence] {
@@ -217,13 +270,16 @@ impl Instance {
                 Some(k) => k,
                 None => {
                     speeds.push(v.speed_factor);
-                    dur.push(base.iter().map(|x| x / v.speed_factor).collect::<Vec<f64>>());
+                    dur.push(
+                        base.iter()
+                            .map(|x| x / v.speed_factor)
+                            .collect::<Vec<f64>>(),
+                    );
                     speeds.len() - 1
                 }
             };
             let (start_loc, t0) = v.effective_start();
             let shift_end = v.shift.map_or(f64::INFINITY, |s| s.end);
-            let deadline = shift_end.min(v.max_duration.map_or(f64::INFINITY, |m| t0 + m));
             let busy = v.under_way.is_some() || !initial[vi].is_empty();
             // Unique key for vehicles that are interchangeable while empty.
             let key = if busy {
@@ -244,7 +300,8 @@ impl Instance {
                 start_loc,
                 end_loc: v.end.unwrap_or(NONE),
                 t0,
-                deadline,
+                shift_end,
+                max_dur: v.max_duration.unwrap_or(f64::INFINITY),
                 cap: v.capacity.clone(),
                 fixed_cost: v.fixed_cost,
                 cpd: v.cost_per_distance,
@@ -270,7 +327,9 @@ impl Instance {
             }
         }
 
-        let free_requests: Vec<usize> = (0..n_req).filter(|&r| !jobs[requests[r][0]].fixed).collect();
+        let free_requests: Vec<usize> = (0..n_req)
+            .filter(|&r| !jobs[requests[r][0]].fixed)
+            .collect();
         let cap_nb = 150.min(n_req.saturating_sub(1));
         let neighbours = (0..n_req)
             .map(|r| {
@@ -296,6 +355,25 @@ impl Instance {
                 Objective::Hierarchical => 2.0 * max_edge + 1.0,
             })
             .collect();
+        // Every route starts with its unpaired deliveries on board and ends with its
+        // unpaired pickups, so the fleet must hold each total.
+        let mut vehicle_lb = 0usize;
+        for k in 0..dims {
+            let cap = vehs.iter().map(|v| v.cap[k]).max().unwrap_or(0).max(1);
+            let (mut del, mut pick) = (0i64, 0i64);
+            for (i, j) in jobs.iter().enumerate() {
+                if req_of_job[i] == usize::MAX || j.partner.is_some() {
+                    continue;
+                }
+                if j.pickup {
+                    pick += j.demand[k];
+                } else {
+                    del += j.demand[k];
+                }
+            }
+            let need = del.max(pick);
+            vehicle_lb = vehicle_lb.max(((need + cap - 1) / cap) as usize);
+        }
         Ok(Instance {
             n_loc: n,
             dist,
@@ -310,6 +388,7 @@ impl Instance {
             free_requests,
             objective,
             route_penalty,
+            vehicle_lb,
         })
     }
 }

@@ -28,6 +28,22 @@ pub enum Objective {
     Hierarchical,
 }
 
+impl std::str::FromStr for Objective {
+    type Err = String;
+
+    /// Parses `cost`, `distance` or `hierarchical` (e.g. a CLI flag).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cost" => Ok(Objective::Cost),
+            "distance" => Ok(Objective::Distance),
+            "hierarchical" => Ok(Objective::Hierarchical),
+            _ => Err(format!(
+                "unknown objective '{s}' (expected cost, distance or hierarchical)"
+            )),
+        }
+    }
+}
+
 /// Solver settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SolverConfig {
@@ -57,7 +73,13 @@ fn one() -> usize {
 
 impl Default for SolverConfig {
     fn default() -> Self {
-        Self { seed: 0, max_iterations: None, time_limit_ms: None, objective: Objective::Cost, threads: 1 }
+        Self {
+            seed: 0,
+            max_iterations: None,
+            time_limit_ms: None,
+            objective: Objective::Cost,
+            threads: 1,
+        }
     }
 }
 
@@ -65,8 +87,12 @@ impl Default for SolverConfig {
 pub const DEFAULT_ITERATIONS: u64 = 20_000;
 /// Share of the budget spent on fleet minimisation under the hierarchical objective.
 const FLEET_SHARE: f64 = 0.5;
-/// Iterations per worker between exchanges in multi-threaded runs.
+/// Iterations per worker between exchanges in multi-threaded runs with an
+/// iteration budget (fixed, so that runs are reproducible).
 const EPOCH: u64 = 250;
+/// Target epoch wall time for time-limited multi-threaded runs, so that the
+/// time limit is not overshot on large instances.
+const EPOCH_MS: u64 = 50;
 
 /// Anytime report on the best solution so far.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -107,10 +133,19 @@ struct Reporter<'a> {
 impl Reporter<'_> {
     /// Calls back on improvements (at most every 100 ms), every 500 ms, every 1024
     /// iterations, and when `force`d. Returns true to stop.
-    fn tick(&mut self, inst: &Instance, best: &Sol, key: Key, iteration: u64, ms: u64, force: bool) -> bool {
+    fn tick(
+        &mut self,
+        inst: &Instance,
+        best: &Sol,
+        key: Key,
+        iteration: u64,
+        ms: u64,
+        force: bool,
+    ) -> bool {
         let improved = self.last_key.is_none_or(|k| k != key);
         let since = self.last_ms.map_or(u64::MAX, |l| ms.saturating_sub(l));
-        if !(force || (improved && since >= 100) || since >= 500 || iteration.is_multiple_of(1024)) {
+        if !(force || (improved && since >= 100) || since >= 500 || iteration.is_multiple_of(1024))
+        {
             return false;
         }
         self.last_ms = Some(ms);
@@ -119,7 +154,11 @@ impl Reporter<'_> {
             iteration,
             elapsed_ms: ms,
             best_cost: key.cost,
-            unassigned: best.unassigned.iter().map(|&r| inst.requests[r].len()).sum(),
+            unassigned: best
+                .unassigned
+                .iter()
+                .map(|&r| inst.requests[r].len())
+                .sum(),
             vehicles: best.vehicles(),
             distance: best.routes.iter().map(|r| r.dist).sum(),
             improved,
@@ -152,9 +191,15 @@ pub fn solve(
     let mut workers = (0..threads)
         .map(|i| Worker::new(&inst, config.seed, i as u64))
         .collect::<Result<Vec<_>, usize>>()
-        .map_err(|v| SolveError::InfeasibleLocks { vehicle: problem.vehicles[v].id.clone() })?;
+        .map_err(|v| SolveError::InfeasibleLocks {
+            vehicle: problem.vehicles[v].id.clone(),
+        })?;
     let hier = config.objective == Objective::Hierarchical;
-    let mut rep = Reporter { progress, last_ms: None, last_key: None };
+    let mut rep = Reporter {
+        progress,
+        last_ms: None,
+        last_key: None,
+    };
 
     if threads == 1 {
         let w = &mut workers[0];
@@ -170,14 +215,17 @@ pub fn solve(
         }
     } else {
         let mut epoch = 0u64;
+        let mut epoch_len = if budget.is_some() { EPOCH } else { 10 };
         loop {
             let ms = clock.elapsed_ms();
-            let done = workers.iter().all(|w| budget.is_some_and(|b| w.iterations >= b));
+            let done = workers
+                .iter()
+                .all(|w| budget.is_some_and(|b| w.iterations >= b));
             if done || out_of_time(ms) {
                 break;
             }
             let run = |w: &mut Worker| {
-                for _ in 0..EPOCH {
+                for _ in 0..epoch_len {
                     if budget.is_some_and(|b| w.iterations >= b) {
                         break;
                     }
@@ -192,6 +240,13 @@ pub fn solve(
             #[cfg(not(feature = "parallel"))]
             workers.iter_mut().for_each(run);
             epoch += 1;
+            if budget.is_none() {
+                let took = clock.elapsed_ms().saturating_sub(ms);
+                epoch_len = match (epoch_len * EPOCH_MS).checked_div(took) {
+                    Some(len) => len.clamp(1, 1000),
+                    None => (epoch_len * 2).min(1000),
+                };
+            }
             let bi = best_worker(&workers);
             // Exchange every 4 epochs so the searches keep some diversity.
             if epoch.is_multiple_of(4) {
@@ -204,8 +259,15 @@ pub fn solve(
             }
             let iters: u64 = workers.iter().map(|w| w.iterations).sum();
             // Report at least every 4 epochs so cancellation works without a real clock.
-            let force = epoch % 4 == 0;
-            if rep.tick(&inst, &workers[bi].best, workers[bi].best_key, iters, clock.elapsed_ms(), force) {
+            let force = epoch.is_multiple_of(4);
+            if rep.tick(
+                &inst,
+                &workers[bi].best,
+                workers[bi].best_key,
+                iters,
+                clock.elapsed_ms(),
+                force,
+            ) {
                 break;
             }
         }
@@ -214,16 +276,33 @@ pub fn solve(
     let iterations = workers.iter().map(|w| w.iterations).sum();
     let best = &workers[bi].best;
     rep.last_ms = None;
-    rep.tick(&inst, best, workers[bi].best_key, iterations, clock.elapsed_ms(), true);
+    rep.tick(
+        &inst,
+        best,
+        workers[bi].best_key,
+        iterations,
+        clock.elapsed_ms(),
+        true,
+    );
     Ok(build_solution(problem, &inst, best, iterations))
 }
 
 fn step(w: &mut Worker, frac: f64, hierarchical: bool) {
-    if w.in_fleet_phase() && frac >= FLEET_SHARE {
+    if w.in_fleet_phase() && (frac >= FLEET_SHARE || w.fleet_at_lower_bound()) {
         w.end_fleet_phase();
+        w.sa_start = frac.min(FLEET_SHARE);
     }
     // The annealing schedule spans the budget left after fleet minimisation.
-    let sa_frac = if hierarchical { ((frac - FLEET_SHARE) / (1.0 - FLEET_SHARE)).max(0.0) } else { frac };
+    let sa_frac = if hierarchical {
+        let s = if w.in_fleet_phase() {
+            FLEET_SHARE
+        } else {
+            w.sa_start
+        };
+        ((frac - s) / (1.0 - s)).max(0.0)
+    } else {
+        frac
+    };
     w.step(sa_frac);
 }
 
@@ -259,7 +338,11 @@ fn build_solution(problem: &Problem, inst: &Instance, sol: &Sol, iterations: u64
         let take = |t: &mut f64, after: usize, brk: &mut Option<BreakTimes>| {
             if let Some((ws, _, d)) = vd.brk {
                 let s = t.max(ws);
-                *brk = Some(BreakTimes { after_stops: after, start: s, end: s + d });
+                *brk = Some(BreakTimes {
+                    after_stops: after,
+                    start: s,
+                    end: s + d,
+                });
                 *t = s + d;
             }
         };
@@ -269,8 +352,12 @@ fn build_solution(problem: &Problem, inst: &Instance, sol: &Sol, iterations: u64
         let mut stops = Vec::with_capacity(r.stops.len());
         for (k, &j) in r.stops.iter().enumerate() {
             let job = &inst.jobs[j];
-            let arrival = t + inst.t(r.v, at, job.loc);
+            let mut arrival = t + inst.t(r.v, at, job.loc);
             let start = job.earliest_start(arrival).unwrap_or(arrival);
+            if k == 0 && r.brk_after != Some(0) {
+                // The vehicle leaves late enough not to wait at its first stop.
+                arrival = (r.start_time + inst.t(r.v, at, job.loc)).min(start);
+            }
             t = start + job.service;
             at = job.loc;
             for (l, d) in load.iter_mut().zip(&job.demand) {
@@ -290,15 +377,19 @@ fn build_solution(problem: &Problem, inst: &Instance, sol: &Sol, iterations: u64
             }
         }
         let end_time = t + inst.t(r.v, at, vd.end_loc);
-        let duration = end_time - vd.t0;
+        let duration = end_time - r.start_time;
         routes.push(Route {
             vehicle: veh.id.clone(),
             start_location: vd.start_loc,
-            departure: vd.t0,
+            departure: r.start_time,
             start_load,
             stops,
             break_: brk,
-            end_location: if vd.end_loc == NONE { None } else { Some(vd.end_loc) },
+            end_location: if vd.end_loc == NONE {
+                None
+            } else {
+                Some(vd.end_loc)
+            },
             end_time,
             distance: r.dist,
             duration,
@@ -309,7 +400,14 @@ fn build_solution(problem: &Problem, inst: &Instance, sol: &Sol, iterations: u64
     for &r in &sol.unassigned {
         let (reason, hint) = diagnose::diagnose(problem, inst, sol, r);
         for &j in &inst.requests[r] {
-            unassigned.push((j, Unassigned { job: problem.jobs[j].id.clone(), reason, hint: hint.clone() }));
+            unassigned.push((
+                j,
+                Unassigned {
+                    job: problem.jobs[j].id.clone(),
+                    reason,
+                    hint: hint.clone(),
+                },
+            ));
         }
     }
     unassigned.sort_by_key(|u| u.0);
@@ -320,5 +418,10 @@ fn build_solution(problem: &Problem, inst: &Instance, sol: &Sol, iterations: u64
         cost: routes.iter().map(|r| r.cost).sum(),
         unassigned: unassigned.len(),
     };
-    Solution { routes, unassigned: unassigned.into_iter().map(|u| u.1).collect(), totals, iterations }
+    Solution {
+        routes,
+        unassigned: unassigned.into_iter().map(|u| u.1).collect(),
+        totals,
+        iterations,
+    }
 }

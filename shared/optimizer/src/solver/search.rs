@@ -49,7 +49,11 @@ pub(crate) struct Sol {
 
 impl Clone for Sol {
     fn clone(&self) -> Self {
-        Sol { routes: self.routes.clone(), unassigned: self.unassigned.clone(), route_of: self.route_of.clone() }
+        Sol {
+            routes: self.routes.clone(),
+            unassigned: self.unassigned.clone(),
+            route_of: self.route_of.clone(),
+        }
     }
     fn clone_from(&mut self, o: &Self) {
         self.routes.clone_from(&o.routes);
@@ -63,10 +67,23 @@ impl Sol {
         let unassigned = self
             .unassigned
             .iter()
-            .map(|&r| inst.requests[r].iter().map(|&j| inst.jobs[j].priority).sum::<f64>())
+            .map(|&r| {
+                inst.requests[r]
+                    .iter()
+                    .map(|&j| inst.jobs[j].priority)
+                    .sum::<f64>()
+            })
             .sum();
-        let vehicles = if inst.objective == Objective::Hierarchical { self.vehicles() } else { 0 };
-        Key { unassigned, vehicles, cost: self.routes.iter().map(|r| r.cost).sum() }
+        let vehicles = if inst.objective == Objective::Hierarchical {
+            self.vehicles()
+        } else {
+            0
+        };
+        Key {
+            unassigned,
+            vehicles,
+            cost: self.routes.iter().map(|r| r.cost).sum(),
+        }
     }
 
     pub fn vehicles(&self) -> usize {
@@ -95,12 +112,16 @@ pub(crate) struct Worker<'a> {
     max_routes: usize,
     fleet: Option<Fleet>,
     pub iterations: u64,
+    /// Budget share at which annealing started (after fleet minimisation).
+    pub sa_start: f64,
 }
 
 impl<'a> Worker<'a> {
     /// Builds an initial solution greedily. Err(vehicle index) if a locked route is infeasible.
     pub fn new(inst: &'a Instance, seed: u64, stream: u64) -> Result<Self, usize> {
-        let routes: Vec<RouteState> = (0..inst.vehs.len()).map(|v| RouteState::new(inst, v)).collect();
+        let routes: Vec<RouteState> = (0..inst.vehs.len())
+            .map(|v| RouteState::new(inst, v))
+            .collect();
         if let Some(r) = routes.iter().find(|r| !r.feasible) {
             return Err(r.v);
         }
@@ -110,15 +131,27 @@ impl<'a> Worker<'a> {
                 route_of[j] = r.v;
             }
         }
-        let sol = Sol { routes, unassigned: Vec::new(), route_of };
+        let sol = Sol {
+            routes,
+            unassigned: Vec::new(),
+            route_of,
+        };
         let mut w = Worker {
             inst,
             rng: Rng::with_stream(seed, stream),
             cur: sol.clone(),
             cand: sol.clone(),
             best: sol,
-            cur_key: Key { unassigned: 0.0, vehicles: 0, cost: 0.0 },
-            best_key: Key { unassigned: 0.0, vehicles: 0, cost: 0.0 },
+            cur_key: Key {
+                unassigned: 0.0,
+                vehicles: 0,
+                cost: 0.0,
+            },
+            best_key: Key {
+                unassigned: 0.0,
+                vehicles: 0,
+                cost: 0.0,
+            },
             dirty: vec![false; inst.vehs.len()],
             mark: vec![false; inst.requests.len()],
             removed: Vec::new(),
@@ -127,6 +160,7 @@ impl<'a> Worker<'a> {
             max_routes: usize::MAX,
             fleet: None,
             iterations: 0,
+            sa_start: 0.0,
         };
         let mut removed = inst.free_requests.clone();
         w.recreate_cand(&mut removed, true);
@@ -142,13 +176,21 @@ impl<'a> Worker<'a> {
         w.t_start = 2.0 * scale;
         w.t_end = 0.02 * scale;
         if inst.objective == Objective::Hierarchical {
-            w.fleet = Some(Fleet { sol: w.cur.clone(), absences: vec![0; inst.requests.len()] });
+            w.fleet = Some(Fleet {
+                sol: w.cur.clone(),
+                absences: vec![0; inst.requests.len()],
+            });
         }
         Ok(w)
     }
 
     pub fn in_fleet_phase(&self) -> bool {
         self.fleet.is_some()
+    }
+
+    /// Fleet minimisation cannot go below the load lower bound.
+    pub fn fleet_at_lower_bound(&self) -> bool {
+        self.best_key.unassigned == 0.0 && self.best.vehicles() <= self.inst.vehicle_lb
     }
 
     /// Ends fleet minimisation: the annealing continues from the best solution without new routes.
@@ -192,7 +234,8 @@ impl<'a> Worker<'a> {
         self.recreate_cand(&mut removed, true);
         self.removed = removed;
         let key = self.cand.key(inst);
-        let temp = self.t_start * math::exp(frac.clamp(0.0, 1.0) * math::ln(self.t_end / self.t_start));
+        let temp =
+            self.t_start * math::exp(frac.clamp(0.0, 1.0) * math::ln(self.t_end / self.t_start));
         let accept = if (key.unassigned - self.cur_key.unassigned).abs() > 1e-9 {
             key.unassigned < self.cur_key.unassigned
         } else if key.vehicles != self.cur_key.vehicles {
@@ -205,7 +248,11 @@ impl<'a> Worker<'a> {
             self.best.clone_from(&self.cand);
             self.best_key = key;
         }
-        let (from, to) = if accept { (&self.cand, &mut self.cur) } else { (&self.cur, &mut self.cand) };
+        let (from, to) = if accept {
+            (&self.cand, &mut self.cur)
+        } else {
+            (&self.cur, &mut self.cand)
+        };
         sync_dirty(from, to, &mut self.dirty);
         if accept {
             self.cur_key = key;
@@ -214,7 +261,9 @@ impl<'a> Worker<'a> {
 
     fn fleet_step(&mut self) {
         let inst = self.inst;
-        let Some(mut fleet) = self.fleet.take() else { return };
+        let Some(mut fleet) = self.fleet.take() else {
+            return;
+        };
         // "Complete" = no worse than the best in unassigned jobs (some may never fit).
         if fleet.sol.key(inst).unassigned <= self.best_key.unassigned + 1e-9 {
             // Complete: drop a random route without locked stops and try to reinsert its jobs.
@@ -310,14 +359,16 @@ impl<'a> Worker<'a> {
                     m += 1;
                 }
                 let total = l + m;
-                let s = self.rng.range(pos.saturating_sub(total - 1), pos.min(n - total));
+                let s = self
+                    .rng
+                    .range(pos.saturating_sub(total - 1), pos.min(n - total));
                 let off = self.rng.range(0, l);
                 (s, total, s + off, m)
             } else {
                 let s = self.rng.range(pos.saturating_sub(l - 1), pos.min(n - l));
                 (s, l, 0, 0)
             };
-            let mut any = false;
+            let before = self.removed.len();
             for (k, &x) in route.stops.iter().enumerate().skip(s).take(total) {
                 if keep_len > 0 && k >= keep_from && k < keep_from + keep_len {
                     continue;
@@ -329,15 +380,25 @@ impl<'a> Worker<'a> {
                 if !self.mark[r] {
                     self.mark[r] = true;
                     self.removed.push(r);
-                    any = true;
                 }
             }
             ruined.push(v);
-            if any {
+            if self.removed.len() > before {
                 let mark = &self.mark;
                 let route = &mut sol.routes[v];
+                let kept = route.stops.clone();
                 route.stops.retain(|&x| !mark[inst.req_of_job[x]]);
                 route.update(inst);
+                if !route.feasible {
+                    // Removal can break a route (a break that no longer fits, a matrix
+                    // without the triangle inequality): keep this route as it was.
+                    route.stops = kept;
+                    route.update(inst);
+                    for r in self.removed.drain(before..) {
+                        self.mark[r] = false;
+                    }
+                    continue;
+                }
                 self.dirty[v] = true;
             }
         }
@@ -391,7 +452,9 @@ impl<'a> Worker<'a> {
                     }
                     if !route.used() {
                         let class = inst.vehs[v].class;
-                        if (used >= self.max_routes && attempt < 2) || tried_classes.contains(&class) {
+                        if (used >= self.max_routes && attempt < 2)
+                            || tried_classes.contains(&class)
+                        {
                             continue;
                         }
                         tried_classes.push(class);
