@@ -59,6 +59,10 @@ where
     order_updates_are_conditional_on_the_version(&fresh_store().await).await;
     plans_are_saved_listed_and_updated_conditionally(&fresh_store().await).await;
     publishing_writes_plan_orders_and_links_all_or_nothing(&fresh_store().await).await;
+    // Writes larger than one DynamoDB transaction (100 items) keep the same promises.
+    a_business_larger_than_one_transaction_is_imported_whole_or_not_at_all(&fresh_store().await).await;
+    large_order_batches_and_their_record_are_all_or_nothing(&fresh_store().await).await;
+    publishing_a_large_plan_is_all_or_nothing(&fresh_store().await).await;
 }
 
 async fn ping_answers_on_a_fresh_store(store: &dyn Store) {
@@ -453,4 +457,120 @@ async fn publishing_writes_plan_orders_and_links_all_or_nothing(store: &dyn Stor
     assert_eq!(store.tracking_link("hash-stp-pln-1-1", T0 + time::Duration::days(30)).await.expect("link"), None, "expired");
     let published = PlanFilter { date: Some(plan.date), published_only: true };
     assert_eq!(store.list_plans(&a, &published, None, 10).await.expect("list").items.len(), 1);
+}
+
+// --- writes larger than one DynamoDB transaction ------------------------------
+
+async fn a_business_larger_than_one_transaction_is_imported_whole_or_not_at_all(store: &dyn Store) {
+    let mut business = sample_business("org-big");
+    business.orders.extend(new_orders("org-big", "big", 150));
+    let mut broken = business.clone();
+    broken.orders.push(business.orders[200].clone());
+    let error = store.import_business(&broken).await.expect_err("duplicate in the last part");
+    assert!(
+        matches!(error, StoreError::AlreadyExists { kind: "order", .. }),
+        "a_business_larger_than_one_transaction_is_imported_whole_or_not_at_all: got {error:?}"
+    );
+    assert!(store.list_organisations().await.expect("list").is_empty(), "a refused large import left its organisation");
+    let first = &business.orders[0];
+    assert!(store.get_order(&first.org_id, &first.id).await.is_err(), "a refused large import left orders behind");
+    store.import_business(&business).await.expect("import");
+    assert_eq!(store.business(&business.organisation.id).await.expect("read back"), business, "large import reads back unchanged");
+}
+
+async fn large_order_batches_and_their_record_are_all_or_nothing(store: &dyn Store) {
+    store.import_business(&sample_business("org-a")).await.expect("import");
+    let a = org("org-a");
+    let ids = |orders: &[Order]| orders.iter().map(|o| o.id.clone()).collect::<Vec<_>>();
+
+    // Without a key: a clash in the last part writes nothing.
+    let mut clash = new_orders("org-a", "plain", 150);
+    clash.push(sample_business("org-a").orders[0].clone());
+    let error = store.create_orders(&a, &clash, None).await.expect_err("duplicate");
+    assert!(matches!(error, StoreError::AlreadyExists { kind: "order", .. }), "large_order_batches_and_their_record_are_all_or_nothing: {error:?}");
+    assert!(store.get_orders(&a, &ids(&clash[..150])).await.expect("read").is_empty(), "no order of the refused batch was kept");
+
+    // With a key and a 1 MB answer: every order, and the answer byte for byte.
+    let orders = new_orders("org-a", "bulk", 250);
+    let mut first = record("org-a", "bulk-key", "hash-bulk");
+    first.body = format!("{{\"orders\":\"{}\"}}", "é0123456789".repeat(100_000));
+    assert_eq!(store.create_orders(&a, &orders, Some(&first)).await.expect("write"), OrdersWrite::Written);
+    assert_eq!(store.get_orders(&a, &ids(&orders)).await.expect("read").len(), 250);
+    assert_eq!(store.idempotency_record(&a, "bulk-key", T0).await.expect("read"), Some(first.clone()), "the large answer reads back whole");
+    let again = new_orders("org-a", "again", 120);
+    assert_eq!(
+        store.create_orders(&a, &again, Some(&record("org-a", "bulk-key", "hash-other"))).await.expect("write"),
+        OrdersWrite::AlreadyRecorded(first)
+    );
+    assert!(store.get_orders(&a, &ids(&again)).await.expect("read").is_empty(), "a replayed key writes nothing");
+
+    // With a key, a clash in the last part: no orders and no record.
+    let mut clash = new_orders("org-a", "keyed", 150);
+    clash.push(orders[7].clone());
+    let error = store.create_orders(&a, &clash, Some(&record("org-a", "keyed-key", "hash-keyed"))).await.expect_err("duplicate");
+    assert!(matches!(error, StoreError::AlreadyExists { kind: "order", .. }), "{error:?}");
+    assert_eq!(store.idempotency_record(&a, "keyed-key", T0).await.expect("read"), None, "the record of a refused batch was not kept");
+    assert!(store.get_orders(&a, &ids(&clash[..150])).await.expect("read").is_empty(), "no order of the refused keyed batch was kept");
+}
+
+async fn publishing_a_large_plan_is_all_or_nothing(store: &dyn Store) {
+    let business = sample_business("org-a");
+    store.import_business(&business).await.expect("import");
+    let a = org("org-a");
+    // 60 stops: the plan, 60 orders and 60 links are 121 items.
+    let orders = &business.orders[..60];
+    let plan = plan_for(&business, "pln-big", orders);
+    store.create_plan(&plan).await.expect("create");
+    let mut published = plan.clone();
+    published.publish(T0).expect("publish");
+    let mut publication = PlanPublication {
+        plan: published.clone(),
+        expected_version: 1,
+        orders: orders
+            .iter()
+            .map(|o| {
+                let mut next = o.clone();
+                next.apply(&OrderEvent::Plan, T0).expect("plan");
+                next.apply(&OrderEvent::Dispatch, T0).expect("dispatch");
+                OrderUpdate { order: next, expected_version: 1 }
+            })
+            .collect(),
+        tracking: published
+            .stops()
+            .map(|(_, s)| TrackingLink {
+                token_hash: format!("hash-{}", s.id),
+                org_id: a.clone(),
+                plan_id: published.id.clone(),
+                stop_id: s.id.clone(),
+                order_id: s.order_id.clone(),
+                expires_at: T0 + time::Duration::days(30),
+            })
+            .collect(),
+    };
+
+    // The last order changed behind the planner's back: nothing is written.
+    let mut moved = orders[59].clone();
+    moved.apply(&OrderEvent::Cancel, T0).expect("cancel");
+    store.update_order(&moved, 1).await.expect("cancel");
+    let error = store.publish_plan(&publication).await.expect_err("order changed");
+    assert!(matches!(error, StoreError::VersionConflict { kind: "order", .. }), "publishing_a_large_plan_is_all_or_nothing: {error:?}");
+    assert_eq!(store.get_plan(&a, &plan.id).await.expect("plan"), plan, "the plan is untouched");
+    assert_eq!(store.get_order(&a, &orders[0].id).await.expect("order"), orders[0], "no order was dispatched");
+    assert_eq!(store.tracking_link("hash-stp-pln-big-0", T0).await.expect("link"), None, "no link was written");
+
+    // The plan itself is still editable afterwards, and then publishing is refused as stale.
+    let mut edited = plan.clone();
+    edited.version = 2;
+    store.update_plan(&edited, 1).await.expect("the plan is not left locked");
+    let error = store.publish_plan(&publication).await.expect_err("stale plan");
+    assert!(matches!(error, StoreError::VersionConflict { kind: "plan", .. }), "{error:?}");
+
+    publication.expected_version = 2;
+    publication.orders.truncate(59);
+    publication.tracking.truncate(59);
+    store.publish_plan(&publication).await.expect("publish");
+    assert_eq!(store.get_plan(&a, &plan.id).await.expect("plan"), publication.plan);
+    let dispatched = store.get_orders(&a, &orders[..59].iter().map(|o| o.id.clone()).collect::<Vec<_>>()).await.expect("orders");
+    assert!(dispatched.iter().all(|o| o.state() == OrderState::Dispatched), "every order of the plan is dispatched");
+    assert!(store.tracking_link("hash-stp-pln-big-58", T0).await.expect("link").is_some(), "the last link is written");
 }

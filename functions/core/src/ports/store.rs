@@ -139,7 +139,7 @@ pub enum StoreError {
 /// the shared conformance suite in `doorstep-store-conformance`.
 ///
 /// Every method maps onto single-table DynamoDB operations (see
-/// `functions/DYNAMODB.md`): reads by key or `Query` on a partition, and
+/// `ARCHITECTURE.md (DynamoDB key design)`): reads by key or `Query` on a partition, and
 /// multi-item writes as conditional `TransactWriteItems`. Everything an
 /// organisation owns is read and written with its `OrgId`, so a caller can
 /// never reach another tenant's items.
