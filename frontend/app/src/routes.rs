@@ -1,13 +1,16 @@
 use yew::prelude::*;
 use yew_router::prelude::*;
 
-use crate::pages::{DispatcherPage, DriverPage, NotFoundPage, TrackingPage};
+use crate::pages::{DispatcherPage, DriverPage, LoginPage, NotFoundPage, TrackingPage};
 
 /// Every URL the app answers. The server falls back to `index.html` for these.
 #[derive(Clone, Debug, PartialEq, Eq, Routable)]
 pub enum Route {
     #[at("/")]
     Dispatcher,
+    /// The dispatcher's sign-in.
+    #[at("/login")]
+    Login,
     #[at("/driver")]
     Driver,
     #[at("/t/:token")]
@@ -20,6 +23,7 @@ pub enum Route {
 pub fn switch(route: Route) -> Html {
     match route {
         Route::Dispatcher => html! { <DispatcherPage /> },
+        Route::Login => html! { <LoginPage /> },
         Route::Driver => html! { <DriverPage /> },
         Route::Tracking { token } => html! { <TrackingPage {token} /> },
         Route::NotFound => html! { <NotFoundPage /> },

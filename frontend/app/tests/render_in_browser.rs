@@ -12,6 +12,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 fn routes_recognise_the_three_faces_of_the_app() {
     assert_eq!(Route::recognize("/"), Some(Route::Dispatcher));
     assert_eq!(Route::recognize("/driver"), Some(Route::Driver));
+    assert_eq!(Route::recognize("/login"), Some(Route::Login));
     assert_eq!(Route::recognize("/t/abc123"), Some(Route::Tracking { token: "abc123".into() }));
     assert_eq!(Route::recognize("/no/such/page"), Some(Route::NotFound));
 }

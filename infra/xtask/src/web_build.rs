@@ -1,6 +1,8 @@
 //! Builds the web app into `target/site` without Trunk: cargo (wasm32) →
 //! wasm-bindgen → wasm-opt (npm binaryen, the only one that reads current Rust
-//! wasm) → static files and Leaflet vendored from npm.
+//! wasm) → static files and Leaflet vendored from npm. The optimizer
+//! (`doorstep-solver-wasm`) is built the same way into `target/site/solver/`
+//! for the Web Worker (`assets/solver-worker.js`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -49,12 +51,8 @@ pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
         .arg(&pkg)
         .arg(&wasm))?;
     let bindgen_wasm = pkg.join("doorstep_app_bg.wasm");
-    run(Command::new(root.join("frontend/node_modules/.bin/wasm-opt"))
-        .arg("-Oz")
-        .args(WASM_FEATURES)
-        .arg(&bindgen_wasm)
-        .arg("-o")
-        .arg(&bindgen_wasm))?;
+    wasm_opt(root, "-Oz", &bindgen_wasm)?;
+    let solver_wasm = build_solver(root, &out.join("solver"))?;
 
     std::fs::copy(root.join("index.html"), out.join("index.html")).context("copy index.html")?;
     copy_dir(&root.join("frontend/app/assets"), &out)?;
@@ -62,13 +60,47 @@ pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
 
     let wasm_gz = gzipped_size(&bindgen_wasm)?;
     let js_gz = gzipped_size(&pkg.join("doorstep_app.js"))?;
+    let solver_gz = gzipped_size(&solver_wasm)?;
     println!(
-        "Web app built in {} (wasm {} KB gzipped, glue JS {} KB gzipped)",
+        "Web app built in {} (wasm {} KB gzipped, glue JS {} KB gzipped; solver wasm {} KB gzipped)",
         out.display(),
         wasm_gz / 1024,
-        js_gz / 1024
+        js_gz / 1024,
+        solver_gz / 1024
     );
     Ok(out)
+}
+
+fn wasm_opt(root: &Path, level: &str, wasm: &Path) -> anyhow::Result<()> {
+    run(Command::new(root.join("frontend/node_modules/.bin/wasm-opt"))
+        .arg(level)
+        .args(WASM_FEATURES)
+        .arg(wasm)
+        .arg("-o")
+        .arg(wasm))
+}
+
+/// The single-thread optimizer for the Web Worker, optimised for speed rather
+/// than size (`release`, `-O3`): it runs for seconds, and it loads off the UI thread.
+fn build_solver(root: &Path, out: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(out)?;
+    run(cargo(root).args([
+        "build",
+        "--package",
+        "doorstep-solver-wasm",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--release",
+    ]))?;
+    let wasm = root.join("target/wasm32-unknown-unknown/release/doorstep_solver_wasm.wasm");
+    run(Command::new(tools::wasm_bindgen_bin())
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(out)
+        .arg(&wasm))?;
+    let bindgen_wasm = out.join("doorstep_solver_wasm_bg.wasm");
+    wasm_opt(root, "-O3", &bindgen_wasm)?;
+    Ok(bindgen_wasm)
 }
 
 /// Only the runtime files: the npm package also carries 2.9 MB of source maps.

@@ -21,6 +21,7 @@ pub mod notification;
 pub mod order;
 pub mod org;
 pub mod plan;
+pub mod planning;
 pub mod pod;
 pub mod time;
 pub mod tracking;

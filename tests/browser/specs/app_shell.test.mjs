@@ -5,12 +5,13 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
 import { startDoorstep } from "../support/server.mjs";
+import { DEMO_PASSWORD, signInThroughForm } from "../support/auth.mjs";
 
 let server;
 let browser;
 
 before(async () => {
-  server = await startDoorstep({ demo: true });
+  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD] });
   browser = await launchBrowser();
 });
 
@@ -20,7 +21,8 @@ after(async () => {
 });
 
 const ROUTES = [
-  { name: "dispatcher", path: "/", page: "dispatcher", heading: "Doorstep" },
+  // The dispatcher's page needs a signed-in dispatcher: the app sends visitors to /login first.
+  { name: "dispatcher", path: "/", page: "dispatcher", heading: "Doorstep", signIn: true },
   { name: "driver", path: "/driver", page: "driver", heading: "Doorstep Driver" },
   { name: "tracking", path: "/t/3f2a9c1e7b5d4a60", page: "tracking", heading: "Your delivery" },
 ];
@@ -32,6 +34,7 @@ for (const route of ROUTES) {
     const errors = collectConsoleErrors(page);
     const response = await page.goto(server.baseUrl + route.path);
     assert.equal(response.status(), 200);
+    if (route.signIn) await signInThroughForm(page);
 
     await page.locator(`[data-page="${route.page}"]`).waitFor({ timeout: 15_000 });
     // Leaflet marks the container once it has initialised the map.
@@ -51,6 +54,7 @@ for (const route of ROUTES) {
 test("dispatcher shows the demo business's depot on the map", async () => {
   const page = await browser.newPage();
   await page.goto(server.baseUrl + "/");
+  await signInThroughForm(page);
   await page.locator(".leaflet-marker-icon").first().waitFor({ timeout: 15_000 });
   const sidebar = await page.locator(".sidebar").textContent();
   assert.match(sidebar, /1 depot\(s\) set up/);

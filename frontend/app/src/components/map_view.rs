@@ -1,7 +1,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use leaflet::{LatLng, Map, MapOptions, Marker, MarkerOptions, TileLayer, TileLayerOptions, Tooltip, TooltipOptions};
+use js_sys::{Array, Function, Object, Reflect};
+use leaflet::{
+    CircleMarker, Icon, LatLng, LatLngBounds, Layer, Map, MapOptions, Marker, MarkerOptions, Polyline, PolylineOptions,
+    TileLayer, TileLayerOptions, Tooltip, TooltipOptions,
+};
+use wasm_bindgen::{JsCast as _, JsValue};
 use web_sys::HtmlElement;
 use yew::prelude::*;
 
@@ -12,6 +17,33 @@ pub struct MapMarker {
     pub label: String,
 }
 
+/// A small circle, e.g. an order not (yet) on a route.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapDot {
+    pub lat: f64,
+    pub lon: f64,
+    pub label: String,
+    pub color: String,
+}
+
+/// One stop of a drawn route; `number` is its 1-based position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapStop {
+    pub lat: f64,
+    pub lon: f64,
+    pub number: usize,
+    pub label: String,
+}
+
+/// A route drawn as a coloured line through its numbered stops.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapRoute {
+    pub color: String,
+    /// The whole path, start and end included.
+    pub path: Vec<(f64, f64)>,
+    pub stops: Vec<MapStop>,
+}
+
 #[derive(Properties, Clone, Debug, PartialEq)]
 pub struct MapViewProps {
     pub center: (f64, f64),
@@ -20,6 +52,10 @@ pub struct MapViewProps {
     pub tile_attribution: AttrValue,
     #[prop_or_default]
     pub markers: Vec<MapMarker>,
+    #[prop_or_default]
+    pub dots: Vec<MapDot>,
+    #[prop_or_default]
+    pub routes: Vec<MapRoute>,
     /// Accessible name of the map region.
     pub label: AttrValue,
 }
@@ -28,6 +64,73 @@ struct MapState {
     map: Map,
     tiles: TileLayer,
     markers: Vec<Marker>,
+    overlays: Vec<Layer>,
+}
+
+fn tooltip(layer: &Layer, text: &str) {
+    // The crate's `bind_tooltip_with_content` calls a method Leaflet lacks.
+    let tooltip = Tooltip::new(&TooltipOptions::default(), None);
+    tooltip.set_content(&text.into());
+    layer.bind_tooltip(&tooltip);
+}
+
+/// `L.divIcon(...)`: the crate binds `DivIcon` to `L.Icon`, which needs an image.
+fn number_icon(number: usize, color: &str) -> Option<Icon> {
+    let l = Reflect::get(&js_sys::global(), &JsValue::from_str("L")).ok()?;
+    let factory: Function = Reflect::get(&l, &JsValue::from_str("divIcon")).ok()?.dyn_into().ok()?;
+    let options = Object::new();
+    let html = format!("<span style=\"background:{color}\">{number}</span>");
+    Reflect::set(&options, &"html".into(), &html.into()).ok()?;
+    Reflect::set(&options, &"className".into(), &"stop-number".into()).ok()?;
+    Reflect::set(&options, &"iconSize".into(), &Array::of2(&22.into(), &22.into())).ok()?;
+    factory.call1(&l, &options).ok()?.dyn_into().ok()
+}
+
+fn draw_overlays(map: &Map, dots: &[MapDot], routes: &[MapRoute]) -> Vec<Layer> {
+    // The container may have been resized by the layout (e.g. the orders table
+    // appearing); Leaflet only learns of it here, before fitting bounds.
+    map.invalidate_size(false);
+    let mut layers: Vec<Layer> = Vec::new();
+    for dot in dots {
+        let options = Object::new();
+        for (k, v) in [("radius", JsValue::from(5.0)), ("color", JsValue::from_str(&dot.color)), ("weight", JsValue::from(2.0)), ("fillOpacity", JsValue::from(0.6))] {
+            let _ = Reflect::set(&options, &k.into(), &v);
+        }
+        let c = CircleMarker::new_with_options(&LatLng::new(dot.lat, dot.lon), &options);
+        let layer: Layer = c.unchecked_into();
+        tooltip(&layer, &dot.label);
+        layer.add_to(map);
+        layers.push(layer);
+    }
+    let mut bounds: Vec<(f64, f64)> = Vec::new();
+    for route in routes {
+        let points: Array = route.path.iter().map(|(lat, lon)| JsValue::from(LatLng::new(*lat, *lon))).collect();
+        let options = PolylineOptions::default();
+        options.set_color(route.color.clone());
+        options.set_weight(4.0);
+        options.set_opacity(0.85);
+        let line: Layer = Polyline::new_with_options(&points, &options).unchecked_into();
+        line.add_to(map);
+        layers.push(line);
+        bounds.extend(route.path.iter().copied());
+        for stop in &route.stops {
+            let options = MarkerOptions::default();
+            options.set_title(stop.label.clone());
+            options.set_alt(stop.label.clone());
+            if let Some(icon) = number_icon(stop.number, &route.color) {
+                options.set_icon(icon);
+            }
+            let marker: Layer = Marker::new_with_options(&LatLng::new(stop.lat, stop.lon), &options).unchecked_into();
+            tooltip(&marker, &stop.label);
+            marker.add_to(map);
+            layers.push(marker);
+        }
+    }
+    if !bounds.is_empty() {
+        let corners: Array = bounds.iter().map(|(lat, lon)| JsValue::from(LatLng::new(*lat, *lon))).collect();
+        map.fit_bounds(&LatLngBounds::new_from_list(&corners));
+    }
+    layers
 }
 
 /// A Leaflet map that owns its DOM node; Leaflet is created once and updated
@@ -57,7 +160,7 @@ pub fn map_view(props: &MapViewProps) -> Html {
                         options.set_max_zoom(19.0);
                         let tiles = TileLayer::new_options(tile_url, &options);
                         tiles.add_to(&map);
-                        *slot = Some(MapState { map, tiles, markers: Vec::new() });
+                        *slot = Some(MapState { map, tiles, markers: Vec::new(), overlays: Vec::new() });
                     }
                 }
             }
@@ -86,13 +189,22 @@ pub fn map_view(props: &MapViewProps) -> Html {
                     options.set_title(marker.label.clone());
                     options.set_alt(marker.label.clone());
                     let m = Marker::new_with_options(&LatLng::new(marker.lat, marker.lon), &options);
-                    // The crate's `bind_tooltip_with_content` calls a method Leaflet lacks.
-                    let tooltip = Tooltip::new(&TooltipOptions::default(), None);
-                    tooltip.set_content(&marker.label.as_str().into());
-                    m.bind_tooltip(&tooltip);
+                    tooltip(&m, &marker.label);
                     m.add_to(&existing.map);
                     existing.markers.push(m);
                 }
+            }
+            || ()
+        });
+    }
+    {
+        let state = state.clone();
+        use_effect_with((props.dots.clone(), props.routes.clone()), move |(dots, routes)| {
+            if let Some(existing) = state.borrow_mut().as_mut() {
+                for old in existing.overlays.drain(..) {
+                    old.remove();
+                }
+                existing.overlays = draw_overlays(&existing.map, dots, routes);
             }
             || ()
         });

@@ -1,3 +1,7 @@
 pub mod map_view;
+pub mod orders_table;
+pub mod progress_chart;
 
-pub use map_view::{MapMarker, MapView};
+pub use map_view::{MapDot, MapMarker, MapRoute, MapStop, MapView};
+pub use orders_table::OrdersTable;
+pub use progress_chart::ProgressChart;

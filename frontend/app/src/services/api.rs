@@ -1,0 +1,115 @@
+//! Typed calls to Doorstep's API with the signed-in dispatcher's token. Every
+//! failure comes back as the API's own error shape, so pages show one kind of error.
+
+use doorstep_domain::api::{ApiError, Page};
+use doorstep_domain::auth::{LoginRequest, TokenResponse};
+use doorstep_domain::dispatch::{PublishedPlan, SavePlanRequest};
+use doorstep_domain::org::Organisation;
+use doorstep_domain::{Depot, Driver, Order, Plan, Vehicle};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+const TOKEN_KEY: &str = "doorstep.token";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// The access token kept for this tab (session storage: gone when the tab closes).
+pub fn stored_token() -> Option<String> {
+    storage()?.get_item(TOKEN_KEY).ok().flatten().filter(|t| !t.is_empty())
+}
+
+pub fn store_token(token: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(TOKEN_KEY, token);
+    }
+}
+
+pub fn forget_token() {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(TOKEN_KEY);
+    }
+}
+
+fn network_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new("network", format!("the server could not be reached: {e}"))
+}
+
+async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    if response.ok() {
+        return response
+            .json::<T>()
+            .await
+            .map_err(|e| ApiError::new("invalid_response", format!("unexpected answer from the server: {e}")));
+    }
+    let status = response.status();
+    Err(response
+        .json::<ApiError>()
+        .await
+        .unwrap_or_else(|_| ApiError::new("http_error", format!("the server answered {status}"))))
+}
+
+fn authorised(builder: RequestBuilder, token: &str) -> RequestBuilder {
+    builder.header("Authorization", &format!("Bearer {token}"))
+}
+
+pub async fn get<T: DeserializeOwned>(token: &str, path: &str) -> Result<T, ApiError> {
+    let response = authorised(Request::get(path), token).send().await.map_err(network_error)?;
+    read(response).await
+}
+
+pub async fn post<B: Serialize, T: DeserializeOwned>(token: &str, path: &str, body: &B) -> Result<T, ApiError> {
+    let request = authorised(Request::post(path), token).json(body).map_err(network_error)?;
+    read(request.send().await.map_err(network_error)?).await
+}
+
+pub async fn login(email: &str, password: &str) -> Result<TokenResponse, ApiError> {
+    let body = LoginRequest { email: email.to_owned(), password: password.to_owned() };
+    let request = Request::post("/api/auth/login").json(&body).map_err(network_error)?;
+    read(request.send().await.map_err(network_error)?).await
+}
+
+/// What planning one day needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Business {
+    pub organisation: Organisation,
+    pub depots: Vec<Depot>,
+    pub vehicles: Vec<Vehicle>,
+    pub drivers: Vec<Driver>,
+}
+
+pub async fn business(token: &str) -> Result<Business, ApiError> {
+    Ok(Business {
+        organisation: get(token, "/api/organisation").await?,
+        depots: get(token, "/api/depots").await?,
+        vehicles: get(token, "/api/vehicles").await?,
+        drivers: get(token, "/api/drivers").await?,
+    })
+}
+
+/// Every order for `date` (`YYYY-MM-DD`), following the pages.
+pub async fn orders_for(token: &str, date: &str) -> Result<Vec<Order>, ApiError> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/orders?date={date}&limit=200");
+        if let Some(c) = &cursor {
+            path.push_str("&cursor=");
+            path.push_str(&String::from(js_sys::encode_uri_component(c)));
+        }
+        let page: Page<Order> = get(token, &path).await?;
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(next) if cursor.as_ref() != Some(&next) => cursor = Some(next),
+            _ => return Ok(all),
+        }
+    }
+}
+
+/// Saves the draft and publishes it at once.
+pub async fn save_and_publish(token: &str, request: &SavePlanRequest) -> Result<PublishedPlan, ApiError> {
+    let plan: Plan = post(token, "/api/plans", request).await?;
+    post(token, &format!("/api/plans/{}/publish", plan.id), &doorstep_domain::api::PlanVersion { version: plan.version }).await
+}

@@ -1,0 +1,118 @@
+//! The optimizer in a Web Worker (`/solver-worker.js`, running the
+//! `doorstep-solver-wasm` module), so the page stays responsive while it runs.
+
+use doorstep_optimizer::{Problem, Progress, Solution, SolverConfig};
+use js_sys::{Int32Array, Object, Reflect, SharedArrayBuffer};
+use wasm_bindgen::JsCast as _;
+use wasm_bindgen::prelude::*;
+use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
+use yew::Callback;
+
+pub const WORKER_URL: &str = "/solver-worker.js";
+
+/// What the worker reports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SolverEvent {
+    Progress(Progress),
+    Done { solution: Box<Solution>, ms: f64 },
+    Failed(String),
+}
+
+/// One run of the optimizer. Dropping it terminates the worker.
+pub struct SolverRun {
+    worker: Worker,
+    /// Shared stop flag; only when the page is cross-origin isolated.
+    stop_flag: Option<Int32Array>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+}
+
+impl std::fmt::Debug for SolverRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SolverRun").field("stoppable", &self.stop_flag.is_some()).finish()
+    }
+}
+
+fn set(target: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+fn text(event: &JsValue, key: &str) -> Option<String> {
+    Reflect::get(event, &JsValue::from_str(key)).ok()?.as_string()
+}
+
+/// SharedArrayBuffer exists only in cross-origin isolated pages.
+fn cross_origin_isolated() -> bool {
+    Reflect::get(&js_sys::global(), &JsValue::from_str("crossOriginIsolated"))
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+impl SolverRun {
+    pub fn start(problem: &Problem, config: &SolverConfig, on_event: Callback<SolverEvent>) -> Result<Self, String> {
+        let problem = serde_json::to_string(problem).map_err(|e| e.to_string())?;
+        let config = serde_json::to_string(config).map_err(|e| e.to_string())?;
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let worker = Worker::new_with_options(WORKER_URL, &options)
+            .map_err(|e| format!("the optimizer could not start: {e:?}"))?;
+
+        let events = on_event.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
+            let data = message.data();
+            let event = match text(&data, "type").as_deref() {
+                Some("progress") => match text(&data, "data").map(|d| serde_json::from_str::<Progress>(&d)) {
+                    Some(Ok(p)) => SolverEvent::Progress(p),
+                    _ => return,
+                },
+                Some("done") => {
+                    let ms = Reflect::get(&data, &JsValue::from_str("ms")).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+                    match text(&data, "data").map(|d| serde_json::from_str::<Solution>(&d)) {
+                        Some(Ok(solution)) => SolverEvent::Done { solution: Box::new(solution), ms },
+                        Some(Err(e)) => SolverEvent::Failed(format!("unreadable solution: {e}")),
+                        None => SolverEvent::Failed("the optimizer returned nothing".into()),
+                    }
+                }
+                Some("error") => SolverEvent::Failed(text(&data, "message").unwrap_or_else(|| "the optimizer failed".into())),
+                _ => return,
+            };
+            events.emit(event);
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |e: ErrorEvent| {
+            on_event.emit(SolverEvent::Failed(format!("the optimizer could not run: {}", e.message())));
+        });
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+
+        let stop_flag = cross_origin_isolated().then(|| Int32Array::new(&SharedArrayBuffer::new(4)));
+        let message = Object::new();
+        set(&message, "type", &JsValue::from_str("solve"));
+        set(&message, "problem", &JsValue::from_str(&problem));
+        set(&message, "config", &JsValue::from_str(&config));
+        if let Some(flag) = &stop_flag {
+            set(&message, "stop", &flag.buffer());
+        }
+        worker.post_message(&message).map_err(|e| format!("the optimizer could not start: {e:?}"))?;
+        Ok(Self { worker, stop_flag, _on_message: on_message, _on_error: on_error })
+    }
+
+    /// Asks the search to stop; it then reports the best solution found so far.
+    /// Returns false when it cannot (page not cross-origin isolated): the
+    /// caller should drop the run instead.
+    pub fn stop(&self) -> bool {
+        let message = Object::new();
+        set(&message, "type", &JsValue::from_str("stop"));
+        let _ = self.worker.post_message(&message);
+        match &self.stop_flag {
+            Some(flag) => js_sys::Atomics::store(flag, 0, 1).is_ok(),
+            None => false,
+        }
+    }
+}
+
+impl Drop for SolverRun {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
