@@ -97,7 +97,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("  API docs:   http://{bound}/api/openapi.json");
     match demo_login {
         Some(Some(password)) => println!("  Demo login: {DEMO_DISPATCHER_EMAIL} / {password} (shown once; keep it)"),
-        Some(None) => println!("  Demo login: {DEMO_DISPATCHER_EMAIL} (password shown on the first run)"),
+        Some(None) => println!(
+            "  Demo login: {DEMO_DISPATCHER_EMAIL} (password shown on the first run; to start over, stop Doorstep and delete {})",
+            args.data.display()
+        ),
         None => {}
     }
 

@@ -93,6 +93,8 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
         let result = solve_and_check(&binary, file, &options)?;
         let reference = bks.get(&name.to_uppercase()).with_context(|| format!("no BKS for {name} ({convention})"))?;
         let gap = (result.distance - reference.1) / reference.1 * 100.0;
+        // Avoid printing "-0.00" when the BKS is matched to rounding.
+        let gap = if gap.abs() < 0.005 { 0.0 } else { gap };
         sum_gap += gap;
         sum_veh += result.vehicles as f64;
         sum_bks_veh += reference.0 as f64;
