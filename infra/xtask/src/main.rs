@@ -1,5 +1,6 @@
 //! `cargo xtask <command>`: everything a developer or CI needs, from a bare machine.
 
+mod bench_api;
 mod bench_report;
 mod bench_solver;
 mod dev;
@@ -18,6 +19,8 @@ Commands:
   test                       install what is missing and run every test
   build-web                  build the web app into target/site
   install-tools              only install what is missing
+  bench-api [options]        order intake requests/s and latency against doorstep serve on SQLite
+                             (--requests N --concurrency C); appends to BENCHMARKS.md
   bench-solver [options]     run the optimizer on the VRPTW sets and append the results to BENCHMARKS.md
                              (--set solomon|homberger200 --time SECS --objective distance|hierarchical|cost
                               --threads N --seed N --instances C101,R101)
@@ -33,6 +36,7 @@ fn main() -> anyhow::Result<()> {
             tools::ensure(&root, tools::Needs::WEB)?;
             web_build::build(&root).map(|_| ())
         }
+        Some("bench-api") => bench_api::run(&root, &args[1..]),
         Some("bench-solver") => bench_solver::run(&root, &args[1..]),
         Some("install-tools") => tools::ensure(&root, tools::Needs::ALL),
         Some("help" | "--help" | "-h") | None => {
