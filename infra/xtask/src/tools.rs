@@ -37,7 +37,12 @@ pub fn ensure(root: &Path, needs: Needs) -> anyhow::Result<()> {
         installed.extend(ensure_npm(root, "frontend")?);
     }
     if needs.threaded_wasm {
-        installed.extend(ensure_nightly_rust_src()?);
+        // Only the (optional) threaded optimizer build needs nightly; a machine
+        // without it still builds and tests everything else.
+        match ensure_nightly_rust_src() {
+            Ok(done) => installed.extend(done),
+            Err(e) => println!("Warning: nightly rust-src is unavailable ({e:#}); the threaded optimizer build will be skipped."),
+        }
     }
     if needs.browser {
         installed.extend(ensure_chromium()?);
