@@ -1,5 +1,6 @@
 //! The `doorstep` command.
 
+mod notify;
 mod serve;
 mod solve;
 mod web;
@@ -21,6 +22,9 @@ enum Command {
     /// Solve a routing problem file (Doorstep JSON or Solomon text) with the
     /// optimizer and print the routes.
     Solve(solve::SolveArgs),
+    /// Send the pending customer notifications of a data directory's outbox
+    /// and exit (`serve` does this in the background).
+    Notify(notify::NotifyArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -28,5 +32,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Solve(args) => solve::run(args),
+        Command::Notify(args) => notify::run(args),
     }
 }

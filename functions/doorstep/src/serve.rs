@@ -32,6 +32,14 @@ pub struct ServeArgs {
     /// Password for the demo dispatcher created by --demo (default: a random one, printed once).
     #[arg(long, env = "DOORSTEP_DEMO_PASSWORD", hide_env_values = true)]
     demo_password: Option<String>,
+    /// Where customers reach this server; tracking links in notifications are
+    /// `{public_url}/t/{token}` (default: the listening address).
+    #[arg(long, env = "DOORSTEP_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Backstop interval of the notification drainer, in seconds (it also
+    /// wakes after every write request).
+    #[arg(long, default_value_t = 30, env = "DOORSTEP_NOTIFY_INTERVAL_S")]
+    notify_interval_s: u64,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -58,7 +66,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         client.tile_url = url;
     }
     let secret = token_secret(&args.data)?;
-    let state = AppState::self_contained(Arc::new(store), clock, client, &secret);
+    let notify_store = store.clone();
+    let blobs_dir = args.data.join("blobs");
+    let blobs = doorstep_blobs_fs::FsBlobStore::open(&blobs_dir, &secret)
+        .map_err(|e| anyhow::anyhow!("cannot open the blob store {}: {e}", blobs_dir.display()))?;
+    let store = Arc::new(store);
+    let state = AppState::self_contained(store.clone(), clock, client, &secret).with_pods(store).with_local_blobs(blobs);
+    let state = state.with_tracking_settings(doorstep_http::tracking::settings_from_env().map_err(anyhow::Error::msg)?);
 
     let mut demo_login = None;
     if args.demo {
@@ -79,7 +93,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         demo_login = Some(created);
     }
 
-    let app = web::site(api_router(state), &args.web);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let app = web::site(api_router(state), &args.web)
+        .layer(axum::middleware::from_fn_with_state(wake.clone(), crate::notify::wake_after_writes));
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -104,10 +120,30 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => {}
     }
 
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+    let notify_clock: Arc<dyn doorstep_core::Clock> = Arc::new(SystemClock);
+    let channels = crate::notify::channels(notify_clock.clone(), &args.data)?;
+    tracing::info!(?channels, %public_url, "notifications on");
+    let (stop_drainer, stopped) = tokio::sync::watch::channel(false);
+    let drainer = crate::notify::spawn_drainer(
+        notify_store,
+        channels,
+        notify_clock,
+        doorstep_core::usecases::notify::NotifierConfig::new(public_url, crate::notify::claimant()),
+        std::time::Duration::from_secs(args.notify_interval_s.max(1)),
+        wake,
+        stopped,
+    );
+
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")?;
+    // Let a pass in progress finish its sends (bounded), then stop.
+    let _ = stop_drainer.send(true);
+    if tokio::time::timeout(std::time::Duration::from_secs(30), drainer).await.is_err() {
+        tracing::warn!("the notification drainer did not stop within 30 s");
+    }
     tracing::info!("stopped");
     Ok(())
 }

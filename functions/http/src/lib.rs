@@ -10,7 +10,10 @@ mod health;
 pub mod openapi;
 mod orders;
 mod plans;
+mod reports;
+pub mod pod;
 mod state;
+pub mod tracking;
 
 pub use error::HttpError;
 pub use state::{ACCESS_TOKEN_TTL_S, AppState, ClientSettings};
@@ -25,7 +28,10 @@ pub fn api_router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(orders::router())
         .merge(plans::router())
+        .merge(reports::router())
+        .merge(pod::router())
         .merge(fleet::router())
+        .merge(tracking::router())
         .merge(openapi::router())
         .route("/api/{*rest}", axum::routing::any(error::unknown_api_route))
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -102,7 +102,7 @@ pub async fn cancel_order(
     let id: OrderId = path_id("order", &id)?;
     let cancel: CancelOrder = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let event = OrderEventRequest { version: cancel.version, event: OrderEvent::Cancel };
-    Ok(Json(orders::apply_event(state.store.as_ref(), state.clock.as_ref(), &principal, &id, &event).await?))
+    Ok(Json(orders::apply_event_with(state.store.as_ref(), state.pods.as_deref(), state.clock.as_ref(), &principal, &id, &event).await?))
 }
 
 #[utoipa::path(post, path = "/api/orders/{id}/events", tag = "orders", security(("bearer" = [])),
@@ -118,7 +118,7 @@ pub async fn order_event(
 ) -> Result<Json<Order>, HttpError> {
     let id: OrderId = path_id("order", &id)?;
     let event: OrderEventRequest = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
-    Ok(Json(orders::apply_event(state.store.as_ref(), state.clock.as_ref(), &principal, &id, &event).await?))
+    Ok(Json(orders::apply_event_with(state.store.as_ref(), state.pods.as_deref(), state.clock.as_ref(), &principal, &id, &event).await?))
 }
 
 #[derive(Debug, Deserialize)]

@@ -82,7 +82,7 @@ pub async fn publish_plan(
 ) -> Result<Json<PublishedPlan>, HttpError> {
     let id: PlanId = path_id("plan", &id)?;
     let version: PlanVersion = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
-    Ok(Json(plans::publish(state.store.as_ref(), state.clock.as_ref(), &principal, &id, &version).await?))
+    Ok(Json(plans::publish_with(state.store.as_ref(), state.pods.as_deref(), state.clock.as_ref(), &principal, &id, &version).await?))
 }
 
 #[utoipa::path(put, path = "/api/plans/{id}/routes/{route_id}", tag = "plans", security(("bearer" = [])),

@@ -53,8 +53,8 @@ impl Settings {
 
 /// Handlers' shared state: HS256 tokens from the shared secret (the
 /// function issues them at sign-in and verifies them on every call).
-pub fn state(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: &Settings) -> AppState {
-    AppState::self_contained(store, clock, settings.client.clone(), &settings.token_secret)
+pub fn state<S: Store + doorstep_core::ports::TrackingStore + doorstep_core::ports::PodStore + doorstep_core::ports::ReportStore>(store: Arc<S>, clock: Arc<dyn Clock>, settings: &Settings) -> AppState {
+    AppState::self_contained(store.clone(), clock, settings.client.clone(), &settings.token_secret).with_pods(store)
 }
 
 /// The service `lambda_http::run` serves.

@@ -4,8 +4,13 @@
 
 use std::future::Future;
 
+pub mod notify;
+pub mod pod;
+pub mod reports;
+pub mod tracking;
+
 use doorstep_core::ports::{
-    ApiKeyRecord, BusinessSnapshot, IdempotencyRecord, OrderUpdate, OrdersWrite, PlanFilter, PlanPublication, SignInGrant,
+    ApiKeyRecord, BusinessSnapshot, IdempotencyRecord, OrderUpdate, OrdersWrite, OutboxEntry, PlanFilter, PlanPublication, SignInGrant,
     Store, StoreError, TrackingLink, UserAccount,
 };
 use doorstep_domain::api::OrderQuery;
@@ -427,7 +432,8 @@ async fn publishing_writes_plan_orders_and_links_all_or_nothing(store: &dyn Stor
                 expires_at: T0 + time::Duration::days(30),
             })
             .collect();
-        PlanPublication { plan: published, expected_version: if stale { 7 } else { 1 }, orders: updates, tracking }
+        let outbox = dispatched_outbox(orders);
+        PlanPublication { plan: published, expected_version: if stale { 7 } else { 1 }, orders: updates, tracking, outbox }
     };
 
     // One order changed behind the planner's back: nothing is written.
@@ -546,6 +552,7 @@ async fn publishing_a_large_plan_is_all_or_nothing(store: &dyn Store) {
                 expires_at: T0 + time::Duration::days(30),
             })
             .collect(),
+        outbox: dispatched_outbox(orders),
     };
 
     // The last order changed behind the planner's back: nothing is written.
@@ -568,9 +575,28 @@ async fn publishing_a_large_plan_is_all_or_nothing(store: &dyn Store) {
     publication.expected_version = 2;
     publication.orders.truncate(59);
     publication.tracking.truncate(59);
+    publication.outbox.truncate(59);
     store.publish_plan(&publication).await.expect("publish");
     assert_eq!(store.get_plan(&a, &plan.id).await.expect("plan"), publication.plan);
     let dispatched = store.get_orders(&a, &orders[..59].iter().map(|o| o.id.clone()).collect::<Vec<_>>()).await.expect("orders");
     assert!(dispatched.iter().all(|o| o.state() == OrderState::Dispatched), "every order of the plan is dispatched");
     assert!(store.tracking_link("hash-stp-pln-big-58", T0).await.expect("link").is_some(), "the last link is written");
+}
+
+/// One `dispatched` outbox entry per order, as publishing writes them.
+pub fn dispatched_outbox(orders: &[Order]) -> Vec<OutboxEntry> {
+    orders
+        .iter()
+        .map(|o| OutboxEntry {
+            org_id: o.org_id.clone(),
+            order_id: o.id.clone(),
+            attempt: o.attempts,
+            trigger: doorstep_domain::notification::Trigger::Dispatched,
+            tracking_token: Some(format!("token-{}", o.id)),
+            eta: None,
+            failure_reason: None,
+            otp: None,
+            created_at: T0,
+        })
+        .collect()
 }

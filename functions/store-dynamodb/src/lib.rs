@@ -9,10 +9,15 @@ mod business;
 mod item;
 #[cfg(feature = "moto")]
 pub mod moto;
+mod notify;
 mod ops;
 mod orders;
+mod outbox;
 mod plans;
+mod pod;
+mod reports;
 mod table;
+mod tracking;
 mod tx;
 
 use async_trait::async_trait;

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::DynamoStore;
 use crate::business::order_item;
+use crate::outbox;
 use crate::item::{BODY, GSI1PK, GSI1SK, Item, VERSION, corrupt, expiry, get_s, get_time, is_live, item, key, n, org_id, org_pk, s, to_json};
 use crate::ops::{MAX_TX_ITEMS, Range, key_of, unavailable};
 use crate::tx::{Cond, OnFail, Tx};
@@ -115,13 +116,13 @@ impl DynamoStore {
         if let Some(stray) = publication.orders.iter().find(|u| u.order.org_id != plan.org_id) {
             return Err(StoreError::Corrupt(format!("order {} is not in {}", stray.order.id, plan.org_id)));
         }
-        if 1 + publication.orders.len() + publication.tracking.len() <= MAX_TX_ITEMS {
+        if 1 + publication.orders.len() + publication.tracking.len() + publication.outbox.len() <= MAX_TX_ITEMS {
             return self.publish_at_once(publication).await;
         }
         self.publish_in_chunks(publication).await
     }
 
-    /// Up to ~45 stops: one transaction, in SQLite's order (plan, orders,
+    /// Up to ~30 stops: one transaction, in SQLite's order (plan, orders,
     /// links), so the first refused condition is the one SQLite reports.
     async fn publish_at_once(&self, publication: &PlanPublication) -> Result<(), StoreError> {
         let plan = &publication.plan;
@@ -139,6 +140,9 @@ impl DynamoStore {
         for link in &publication.tracking {
             tx.put(link_item(link)?, Cond::not_exists(), OnFail::Exists { kind: "tracking link", id: link.stop_id.to_string() })?;
         }
+        for entry in &publication.outbox {
+            outbox::add(&mut tx, entry)?;
+        }
         match self.transact(tx).await? {
             Ok(()) => Ok(()),
             Err(refused) => Err(self.refusal(refused).await),
@@ -147,7 +151,7 @@ impl DynamoStore {
 
     /// Larger plans: the orders are checked first, then the plan is locked
     /// (other writers' conditions refuse it), orders and links go in
-    /// transactions of 100, and the plan's final `Put` (conditional on our
+    /// transactions of 100 (with the outbox entries), and the plan's final `Put` (conditional on our
     /// lock) releases it. A refused chunk undoes the written ones.
     async fn publish_in_chunks(&self, publication: &PlanPublication) -> Result<(), StoreError> {
         let plan = &publication.plan;
@@ -179,13 +183,20 @@ impl DynamoStore {
         }
 
         let mut written_orders: Vec<&OrderUpdate> = Vec::new();
-        let mut written_links: Vec<&TrackingLink> = Vec::new();
+        // Keys of the written links and outbox entries, deleted on undo.
+        let mut written_keys: Vec<Item> = Vec::new();
         enum Op<'a> {
             Order(&'a OrderUpdate),
             Link(&'a TrackingLink),
+            Outbox(&'a doorstep_core::ports::OutboxEntry),
         }
-        let ops: Vec<Op<'_>> =
-            publication.orders.iter().map(Op::Order).chain(publication.tracking.iter().map(Op::Link)).collect();
+        let ops: Vec<Op<'_>> = publication
+            .orders
+            .iter()
+            .map(Op::Order)
+            .chain(publication.tracking.iter().map(Op::Link))
+            .chain(publication.outbox.iter().map(Op::Outbox))
+            .collect();
         for chunk in ops.chunks(MAX_TX_ITEMS) {
             let mut tx = Tx::new(&self.table);
             for op in chunk {
@@ -196,6 +207,7 @@ impl DynamoStore {
                         Cond::not_exists(),
                         OnFail::Exists { kind: "tracking link", id: link.stop_id.to_string() },
                     )?,
+                    Op::Outbox(entry) => outbox::add(&mut tx, entry)?,
                 }
             }
             let failure = match self.transact(tx).await {
@@ -204,13 +216,14 @@ impl DynamoStore {
                 Err(e) => Some(e),
             };
             if let Some(error) = failure {
-                self.undo_publication(&before, &written_orders, &written_links, &plan_key, &token).await;
+                self.undo_publication(&before, &written_orders, &written_keys, &plan_key, &token).await;
                 return Err(error);
             }
             for op in chunk {
                 match op {
                     Op::Order(update) => written_orders.push(update),
-                    Op::Link(link) => written_links.push(link),
+                    Op::Link(link) => written_keys.push(link_key(&link.token_hash)),
+                    Op::Outbox(entry) => written_keys.push(outbox::outbox_key(entry)),
                 }
             }
         }
@@ -219,7 +232,7 @@ impl DynamoStore {
             Ok(Ok(())) => Ok(()),
             outcome => {
                 // Our lease ran out and someone else took the plan.
-                self.undo_publication(&before, &written_orders, &written_links, &plan_key, &token).await;
+                self.undo_publication(&before, &written_orders, &written_keys, &plan_key, &token).await;
                 outcome?.map_err(|_| StoreError::VersionConflict {
                     kind: "plan",
                     id: plan.id.to_string(),
@@ -258,18 +271,18 @@ impl DynamoStore {
     }
 
     /// Puts the orders back as they were read (unless someone changed them
-    /// since), deletes the links and releases the lock. Best effort: every
+    /// since), deletes the written links and outbox entries and releases the lock. Best effort: every
     /// step is tried and failures are logged.
     async fn undo_publication(
         &self,
         before: &HashMap<OrderId, Order>,
         orders: &[&OrderUpdate],
-        links: &[&TrackingLink],
+        written: &[Item],
         plan_key: &Item,
         token: &str,
     ) {
-        if !orders.is_empty() || !links.is_empty() {
-            tracing::warn!(orders = orders.len(), links = links.len(), "publication refused half-way; undoing it");
+        if !orders.is_empty() || !written.is_empty() {
+            tracing::warn!(orders = orders.len(), items = written.len(), "publication refused half-way; undoing it");
         }
         for update in orders {
             let Some(old) = before.get(&update.order.id) else { continue };
@@ -281,8 +294,8 @@ impl DynamoStore {
                 tracing::error!(order = %update.order.id, "could not restore an order after a refused publication");
             }
         }
-        if let Err(e) = self.delete_all(links.iter().map(|l| link_key(&l.token_hash)).collect()).await {
-            tracing::error!(error = %e, "could not delete the tracking links of a refused publication");
+        if let Err(e) = self.delete_all(written.to_vec()).await {
+            tracing::error!(error = %e, "could not delete the tracking links and outbox entries of a refused publication");
         }
         let released = self
             .client

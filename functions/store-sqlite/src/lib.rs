@@ -3,6 +3,11 @@
 //! handlers never stall on disk.
 
 mod migrations;
+mod notify;
+mod outbox;
+mod reports;
+mod pod;
+mod tracking;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -581,6 +586,7 @@ impl Store for SqliteStore {
                     Err(e) => return Err(unavailable(e)),
                 }
             }
+            outbox::insert(&tx, &publication.outbox)?;
             tx.commit().map_err(unavailable)
         })
         .await

@@ -30,6 +30,44 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX plans_by_date ON plans (org_id, date, id);
      CREATE TABLE tracking_links (token_hash TEXT PRIMARY KEY, org_id TEXT NOT NULL, plan_id TEXT NOT NULL,
         stop_id TEXT NOT NULL, order_id TEXT NOT NULL, expires_at TEXT NOT NULL);",
+    // 3: the transactional outbox, one row per (order, attempt, trigger); `seq`
+    // gives the drain its order.
+    "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT NOT NULL, key TEXT NOT NULL,
+        body TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE (org_id, key));",
+    // 4: draining the outbox (NOTIFY): `drained_at` takes an entry off the
+    // pending list; the send ledger holds one row per (order, attempt,
+    // trigger, channel slot), claimed before sending.
+    "ALTER TABLE outbox ADD COLUMN drained_at TEXT;
+     CREATE INDEX outbox_pending ON outbox (seq) WHERE drained_at IS NULL;
+     CREATE TABLE notification_sends (org_id TEXT NOT NULL, key TEXT NOT NULL, outbox_key TEXT NOT NULL,
+        state TEXT NOT NULL, claimant TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (org_id, key));
+     CREATE INDEX notification_sends_by_entry ON notification_sends (org_id, outbox_key, key);",
+    // 5: tracking (TRACK): pings keyed by (org, driver, seq) so a repeated
+    // ping is the same row; instants also as unix milliseconds (`*_ms`) for
+    // ordering and the expiry sweep. One latest position per driver, one
+    // progress document (ETAs, notifications sent) per route.
+    "CREATE TABLE pings (org_id TEXT NOT NULL, driver_id TEXT NOT NULL, seq INTEGER NOT NULL, route_id TEXT NOT NULL,
+        device_ms INTEGER NOT NULL, body TEXT NOT NULL, received_at TEXT NOT NULL, expires_ms INTEGER NOT NULL,
+        PRIMARY KEY (org_id, driver_id, seq));
+     CREATE INDEX pings_by_time ON pings (org_id, driver_id, device_ms, seq);
+     CREATE INDEX pings_by_expiry ON pings (expires_ms);
+     CREATE TABLE driver_positions (org_id TEXT NOT NULL, driver_id TEXT NOT NULL, device_ms INTEGER NOT NULL, seq INTEGER NOT NULL,
+        body TEXT NOT NULL, expires_ms INTEGER NOT NULL, PRIMARY KEY (org_id, driver_id));
+     CREATE INDEX driver_positions_by_expiry ON driver_positions (expires_ms);
+     CREATE TABLE route_progress (org_id TEXT NOT NULL, route_id TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (org_id, route_id));",
+    // 6: proof of delivery (POD): one sealed record per (order, attempt); route
+    // starts and stop arrivals by route or stop id; one-time codes per
+    // (order, attempt), only salted hashes (JSON array), with the guess count.
+    "CREATE TABLE pod_records (org_id TEXT NOT NULL, order_id TEXT NOT NULL, attempt INTEGER NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (org_id, order_id, attempt));
+     CREATE TABLE visits (org_id TEXT NOT NULL, subject_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (org_id, subject_id));
+     CREATE TABLE otp_codes (org_id TEXT NOT NULL, order_id TEXT NOT NULL, attempt INTEGER NOT NULL, code_hashes TEXT NOT NULL,
+        attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, verified INTEGER NOT NULL, expires_at TEXT NOT NULL,
+        PRIMARY KEY (org_id, order_id, attempt));",
+    // 7: reports: one aggregate per (org, day, driver), replaced by version.
+    "CREATE TABLE driver_days (org_id TEXT NOT NULL, date TEXT NOT NULL, driver_id TEXT NOT NULL,
+        version INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (org_id, date, driver_id));",
 ];
 
 pub fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

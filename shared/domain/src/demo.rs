@@ -316,6 +316,9 @@ pub fn demo_business(date: Date, utc_offset: UtcOffset) -> DemoBusiness {
         shift: (TimeOfDay, TimeOfDay),
         skills: &'static [&'static str],
         costs: [f64; 3],
+        /// g CO2/km: tailpipe for the diesel van; for the EVs, French grid
+        /// electricity (~60 g/kWh) at ~0.17-0.2 kWh/km.
+        co2_g_per_km: f64,
         lunch: bool,
         driver: (&'static str, &'static str, &'static str, &'static str),
     }
@@ -326,6 +329,7 @@ pub fn demo_business(date: Date, utc_offset: UtcOffset) -> DemoBusiness {
             shift: (hm(8, 0), hm(17, 0)),
             skills: &[],
             costs: [0.18, 22.0, 35.0],
+            co2_g_per_km: 10.0,
             lunch: true,
             driver: (
                 "drv-camille",
@@ -340,6 +344,7 @@ pub fn demo_business(date: Date, utc_offset: UtcOffset) -> DemoBusiness {
             shift: (hm(7, 30), hm(16, 30)),
             skills: &["tail_lift"],
             costs: [0.32, 24.0, 50.0],
+            co2_g_per_km: 230.0,
             lunch: false,
             driver: (
                 "drv-karim",
@@ -354,6 +359,7 @@ pub fn demo_business(date: Date, utc_offset: UtcOffset) -> DemoBusiness {
             shift: (hm(9, 0), hm(17, 0)),
             skills: &[],
             costs: [0.02, 20.0, 10.0],
+            co2_g_per_km: 0.0,
             lunch: false,
             driver: (
                 "drv-ines",
@@ -372,6 +378,7 @@ pub fn demo_business(date: Date, utc_offset: UtcOffset) -> DemoBusiness {
             shift: (hm(8, 30), hm(17, 30)),
             skills: &["refrigerated"],
             costs: [0.20, 22.0, 35.0],
+            co2_g_per_km: 12.0,
             lunch: false,
             driver: (
                 "drv-julien",
@@ -404,6 +411,7 @@ pub fn demo_business(date: Date, utc_offset: UtcOffset) -> DemoBusiness {
                 window: LocalWindow::new(hm(12, 0), hm(14, 0)),
                 duration_s: 45 * 60,
             }),
+            co2_g_per_km: Some(f.co2_g_per_km),
             active: true,
         });
         drivers.push(Driver {

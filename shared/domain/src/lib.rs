@@ -23,6 +23,7 @@ pub mod org;
 pub mod plan;
 pub mod planning;
 pub mod pod;
+pub mod reports;
 pub mod time;
 pub mod tracking;
 pub mod validation;

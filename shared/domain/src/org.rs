@@ -49,6 +49,10 @@ pub struct OrgSettings {
     pub map_center: Option<LatLon>,
     /// Web-map zoom level for `map_center`, 0-19.
     pub map_zoom: u8,
+    /// Customer notifications: channels, webhooks, template overrides.
+    pub notifications: crate::notification::NotificationSettings,
+    /// Proof of delivery, one-time codes and failed-attempt policy.
+    pub pod: crate::pod::PodPolicy,
 }
 
 impl Default for OrgSettings {
@@ -62,6 +66,8 @@ impl Default for OrgSettings {
             delay_threshold_s: 15 * 60,
             map_center: None,
             map_zoom: 12,
+            notifications: crate::notification::NotificationSettings::default(),
+            pod: crate::pod::PodPolicy::default(),
         }
     }
 }
@@ -149,6 +155,8 @@ impl Validate for OrgSettings {
                 "must be between 0 and 19",
             );
         }
+        self.notifications.validate_at(&path.field("notifications"), report);
+        self.pod.validate_at(&path.field("pod"), report);
     }
 }
 

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::geo::LatLon;
-use crate::ids::{OrderId, RouteId};
+use crate::ids::{DriverId, OrderId, PlanId, RouteId, StopId};
 use crate::lifecycle::OrderState;
 use crate::time::{TimeWindow, rfc3339};
 use crate::validation::{Path, Report, Validate};
@@ -61,8 +61,16 @@ impl Validate for TrackingPing {
     }
 }
 
-/// Most pings accepted in one upload (about an hour offline at 10 s).
-pub const MAX_PINGS_PER_BATCH: usize = 500;
+/// Most pings accepted in one upload; the app sends a longer offline
+/// backlog as several batches.
+pub const MAX_PINGS_PER_BATCH: usize = 100;
+
+/// How far ahead of the server's clock a ping's device time may be: a
+/// device clock that runs further ahead cannot be trusted for ordering.
+pub const MAX_PING_CLOCK_AHEAD_S: i64 = 5 * 60;
+
+/// Code of a ping whose device time is too far in the future.
+pub const IN_THE_FUTURE: &str = "in_the_future";
 
 /// Body of "upload pings" from the driver app.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +88,230 @@ impl Validate for PingBatch {
     }
 }
 
+impl PingBatch {
+    /// Why the ping at `index` cannot be stored, if it cannot: the first
+    /// problem found, with its path (`pings[3].lat`). A ping dated more than
+    /// [`MAX_PING_CLOCK_AHEAD_S`] after `now` (the server's clock) is refused.
+    pub fn check_ping(&self, index: usize, now: OffsetDateTime) -> Option<PingError> {
+        let ping = self.pings.get(index)?;
+        let path = Path::root().field("pings").index(index);
+        if let Err(e) = ping.validate_at_root(&path) {
+            let first = e.0.into_iter().next()?;
+            return Some(PingError {
+                field: first.path,
+                code: first.code,
+                message: first.message,
+            });
+        }
+        let ahead = (ping.device_time - now).whole_seconds();
+        if ahead > MAX_PING_CLOCK_AHEAD_S {
+            return Some(PingError {
+                field: path.field("device_time").as_str().to_owned(),
+                code: IN_THE_FUTURE.into(),
+                message: format!(
+                    "is {ahead} s ahead of the server clock; at most {MAX_PING_CLOCK_AHEAD_S} s is accepted"
+                ),
+            });
+        }
+        None
+    }
+}
+
+impl TrackingPing {
+    fn validate_at_root(&self, path: &Path) -> Result<(), crate::ValidationErrors> {
+        let mut report = Report::new();
+        self.validate_at(path, &mut report);
+        report.finish()
+    }
+}
+
+/// What happened to one ping of an upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PingOutcome {
+    /// Stored now.
+    Accepted,
+    /// Already stored (same driver and `seq`), from an earlier upload or
+    /// earlier in this one: nothing changed.
+    Duplicate,
+    /// Not stored; `error` says why.
+    Rejected,
+}
+
+/// Why a ping was rejected, in the API error's field shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PingError {
+    /// Path in the request, e.g. `pings[3].lat`.
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// One ping's result, in the order the pings were sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PingResult {
+    pub seq: u64,
+    pub outcome: PingOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<PingError>,
+}
+
+/// A driver's position as last reported (the newest ping by device time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriverPosition {
+    pub driver_id: DriverId,
+    pub route_id: RouteId,
+    pub seq: u64,
+    #[serde(with = "rfc3339")]
+    pub device_time: OffsetDateTime,
+    pub lat: f64,
+    pub lon: f64,
+    #[serde(default)]
+    pub accuracy_m: Option<f64>,
+    #[serde(default)]
+    pub speed_mps: Option<f64>,
+    #[serde(default)]
+    pub heading_deg: Option<f64>,
+    #[serde(default)]
+    pub battery_pct: Option<f64>,
+    /// When the server stored it.
+    #[serde(with = "rfc3339")]
+    pub received_at: OffsetDateTime,
+}
+
+impl DriverPosition {
+    pub fn from_ping(
+        driver_id: DriverId,
+        route_id: RouteId,
+        ping: &TrackingPing,
+        received_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            driver_id,
+            route_id,
+            seq: ping.seq,
+            device_time: ping.device_time,
+            lat: ping.lat,
+            lon: ping.lon,
+            accuracy_m: ping.accuracy_m,
+            speed_mps: ping.speed_mps,
+            heading_deg: ping.heading_deg,
+            battery_pct: ping.battery_pct,
+            received_at,
+        }
+    }
+
+    pub fn location(&self) -> LatLon {
+        LatLon::new(self.lat, self.lon)
+    }
+
+    /// The ping this position came from.
+    pub fn as_ping(&self) -> TrackingPing {
+        TrackingPing {
+            seq: self.seq,
+            device_time: self.device_time,
+            lat: self.lat,
+            lon: self.lon,
+            accuracy_m: self.accuracy_m,
+            speed_mps: self.speed_mps,
+            heading_deg: self.heading_deg,
+            battery_pct: self.battery_pct,
+        }
+    }
+
+    /// Whether this position is newer than `other`: later device time,
+    /// or the same time and a higher `seq`. The latest position only ever
+    /// moves to a newer one.
+    pub fn is_newer_than(&self, other: &DriverPosition) -> bool {
+        (self.device_time, self.seq) > (other.device_time, other.seq)
+    }
+}
+
+/// Answer to "upload pings": one result per ping sent, and where the driver
+/// is now (unchanged by late pings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PingBatchResult {
+    pub results: Vec<PingResult>,
+    #[serde(default)]
+    pub latest: Option<DriverPosition>,
+}
+
+impl PingBatchResult {
+    pub fn count(&self, outcome: PingOutcome) -> usize {
+        self.results.iter().filter(|r| r.outcome == outcome).count()
+    }
+}
+
+/// A stored ping with the driver and route it belongs to, as the dispatcher's trail shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredPing {
+    pub driver_id: DriverId,
+    pub route_id: RouteId,
+    pub ping: TrackingPing,
+    #[serde(with = "rfc3339")]
+    pub received_at: OffsetDateTime,
+}
+
+/// The current arrival estimate of one remaining stop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StopEta {
+    pub stop_id: StopId,
+    pub order_id: OrderId,
+    pub sequence: u32,
+    #[serde(with = "rfc3339")]
+    pub eta: OffsetDateTime,
+    /// The window the customer expects (the order's, or the one told at
+    /// dispatch).
+    #[serde(default)]
+    pub window: Option<TimeWindow>,
+    /// Seconds past the window's end (0 when on time).
+    pub late_by_s: i64,
+}
+
+/// A route's live progress: the ETAs of its remaining stops, recomputed on
+/// every upload of its driver's pings. Kept apart from the plan (which the
+/// dispatcher edits with its own versions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteProgress {
+    pub plan_id: PlanId,
+    pub route_id: RouteId,
+    pub driver_id: DriverId,
+    /// Starts at 1; each write sends the version it read.
+    pub version: u64,
+    pub etas: Vec<StopEta>,
+    /// Outbox keys (`order#attempt#trigger`) already written for this route,
+    /// so `delayed` and `nearby` go out once per order and attempt.
+    #[serde(default)]
+    pub notified: Vec<String>,
+    /// When each order of the route went out for delivery, as first seen
+    /// by an upload (for the customer's timeline once it is delivered).
+    #[serde(default)]
+    pub started: Vec<OrderStarted>,
+    #[serde(with = "rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// An order of the route and when it went out for delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderStarted {
+    pub order_id: OrderId,
+    #[serde(with = "rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+impl RouteProgress {
+    pub fn started_at(&self, order_id: &OrderId) -> Option<OffsetDateTime> {
+        self.started
+            .iter()
+            .find(|s| &s.order_id == order_id)
+            .map(|s| s.at)
+    }
+
+    pub fn eta_of(&self, stop_id: &StopId) -> Option<&StopEta> {
+        self.etas.iter().find(|e| &e.stop_id == stop_id)
+    }
+}
+
 /// Pings newer than `last_seq` (the highest already stored), sorted by
 /// `seq`, duplicates dropped. Makes uploads idempotent.
 pub fn new_pings(last_seq: Option<u64>, pings: &[TrackingPing]) -> Vec<TrackingPing> {
@@ -91,6 +323,31 @@ pub fn new_pings(last_seq: Option<u64>, pings: &[TrackingPing]) -> Vec<TrackingP
     fresh.sort_by_key(|p| p.seq);
     fresh.dedup_by_key(|p| p.seq);
     fresh
+}
+
+/// One step of the customer's timeline; `at` is `None` when the step is
+/// known to have happened but its time is not recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineStep {
+    pub state: OrderState,
+    #[serde(default, with = "rfc3339::option")]
+    pub at: Option<OffsetDateTime>,
+}
+
+/// What the customer sees of a proof of delivery once delivered. Filled in
+/// by the proof-of-delivery read (the POD function); `None` until then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicProof {
+    #[serde(with = "rfc3339")]
+    pub delivered_at: OffsetDateTime,
+    /// Who took the parcel, as typed by the driver.
+    #[serde(default)]
+    pub received_by: Option<String>,
+    /// Short-lived links to the photos.
+    #[serde(default)]
+    pub photo_urls: Vec<String>,
+    #[serde(default)]
+    pub signed: bool,
 }
 
 /// What the public tracking page shows. Deliberately minimal: no driver
@@ -117,6 +374,12 @@ pub struct TrackingView {
     pub destination: Option<LatLon>,
     #[serde(with = "rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// The steps the customer cares about, oldest first.
+    #[serde(default)]
+    pub timeline: Vec<TimelineStep>,
+    /// After delivery: the proof, as far as the customer may see it.
+    #[serde(default)]
+    pub pod: Option<PublicProof>,
 }
 
 /// An arrival estimate widened into a window the customer can rely on:
@@ -181,6 +444,76 @@ mod tests {
                 "pings[1].battery_pct"
             ]
         );
+    }
+
+    #[test]
+    fn check_ping_names_the_first_problem_and_refuses_the_future() {
+        let now = datetime!(2024-03-15 9:00 +1);
+        let mut bad = ping(2);
+        bad.lat = 91.0;
+        let mut future = ping(3);
+        future.device_time = now + time::Duration::minutes(6);
+        let mut slightly_ahead = ping(4);
+        slightly_ahead.device_time = now + time::Duration::minutes(4);
+        let batch = PingBatch {
+            route_id: RouteId::new("r1").unwrap(),
+            pings: vec![ping(1), bad, future, slightly_ahead],
+        };
+        assert_eq!(batch.check_ping(0, now), None);
+        assert_eq!(batch.check_ping(1, now).unwrap().field, "pings[1].lat");
+        let e = batch.check_ping(2, now).unwrap();
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("pings[2].device_time", IN_THE_FUTURE)
+        );
+        assert_eq!(batch.check_ping(3, now), None);
+    }
+
+    #[test]
+    fn ping_results_have_the_shape_the_driver_app_reads() {
+        let result = PingBatchResult {
+            results: vec![
+                PingResult {
+                    seq: 1,
+                    outcome: PingOutcome::Accepted,
+                    error: None,
+                },
+                PingResult {
+                    seq: 2,
+                    outcome: PingOutcome::Rejected,
+                    error: Some(PingError {
+                        field: "pings[1].lat".into(),
+                        code: "out_of_range".into(),
+                        message: "m".into(),
+                    }),
+                },
+            ],
+            latest: None,
+        };
+        let v = serde_json::to_value(&result).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"results": [
+                {"seq": 1, "outcome": "accepted"},
+                {"seq": 2, "outcome": "rejected", "error": {"field": "pings[1].lat", "code": "out_of_range", "message": "m"}}
+            ], "latest": null})
+        );
+        assert_eq!(
+            serde_json::from_value::<PingBatchResult>(v).unwrap(),
+            result
+        );
+    }
+
+    #[test]
+    fn positions_order_by_device_time_then_seq() {
+        let d = DriverId::new("drv-1").unwrap();
+        let r = RouteId::new("r1").unwrap();
+        let at = datetime!(2024-03-15 9:00 +1);
+        let a = DriverPosition::from_ping(d.clone(), r.clone(), &ping(5), at);
+        let mut later = ping(4);
+        later.device_time = at + time::Duration::seconds(1);
+        let b = DriverPosition::from_ping(d, r, &later, at);
+        assert!(b.is_newer_than(&a) && !a.is_newer_than(&b) && !a.is_newer_than(&a));
     }
 
     #[test]

@@ -70,6 +70,10 @@ pub struct Vehicle {
     pub fixed_cost: f64,
     #[serde(default, rename = "break")]
     pub break_: Option<Break>,
+    /// Tailpipe emissions in grams of CO2 per km, for the CO2 report; `None`
+    /// leaves the vehicle out of it (0 for an electric vehicle or a bike).
+    #[serde(default)]
+    pub co2_g_per_km: Option<f64>,
     pub active: bool,
 }
 
@@ -98,6 +102,8 @@ pub struct NewVehicle {
     pub fixed_cost: f64,
     #[serde(default, rename = "break")]
     pub break_: Option<Break>,
+    #[serde(default)]
+    pub co2_g_per_km: Option<f64>,
     #[serde(default = "yes")]
     pub active: bool,
 }
@@ -123,6 +129,7 @@ impl Vehicle {
             cost_per_hour: v.cost_per_hour,
             fixed_cost: v.fixed_cost,
             break_: v.break_,
+            co2_g_per_km: v.co2_g_per_km,
             active: v.active,
         }
     }
@@ -168,6 +175,7 @@ struct VehicleFields<'a> {
     end: Option<&'a LatLon>,
     costs: [(&'static str, f64); 3],
     break_: Option<&'a Break>,
+    co2_g_per_km: Option<f64>,
 }
 
 impl VehicleFields<'_> {
@@ -183,6 +191,9 @@ impl VehicleFields<'_> {
         }
         for (name, cost) in self.costs {
             report.non_negative(&path.field(name), cost);
+        }
+        if let Some(co2) = self.co2_g_per_km {
+            report.in_range(&path.field("co2_g_per_km"), co2, 0.0, 2_000.0);
         }
         if let Some(b) = self.break_ {
             let bp = path.field("break");
@@ -214,6 +225,7 @@ impl Validate for Vehicle {
                 ("fixed_cost", self.fixed_cost),
             ],
             break_: self.break_.as_ref(),
+            co2_g_per_km: self.co2_g_per_km,
         }
         .validate_at(path, report);
     }
@@ -235,6 +247,7 @@ impl Validate for NewVehicle {
                 ("fixed_cost", self.fixed_cost),
             ],
             break_: self.break_.as_ref(),
+            co2_g_per_km: self.co2_g_per_km,
         }
         .validate_at(path, report);
     }

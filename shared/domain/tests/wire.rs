@@ -104,6 +104,7 @@ fn pod() -> ProofOfDelivery {
         signature: Some(Signature {
             strokes: vec![vec![[0.1, 0.5], [0.2, 0.55], [0.3, 0.5]]],
         }),
+        signature_image: None,
         recipient_name: Some("Léa Dubois".into()),
         otp_verified: true,
         barcode: Some("DST202403150001".into()),
@@ -174,6 +175,8 @@ fn every_entity_round_trips() {
         driver_position: Some(LatLon::new(45.7601, 4.8412)),
         destination: d.orders[0].address.location(),
         updated_at: datetime!(2024-03-15 9:58:30 +1),
+        timeline: vec![doorstep_domain::tracking::TimelineStep { state: OrderState::Dispatched, at: Some(datetime!(2024-03-15 7:30 +1)) }],
+        pod: None,
     });
 }
 

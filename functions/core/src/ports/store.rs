@@ -4,6 +4,8 @@ use doorstep_domain::auth::Role;
 use doorstep_domain::{Depot, Driver, DriverId, Order, OrderId, OrgId, Organisation, Plan, PlanId, StopId, Vehicle};
 use time::{Date, OffsetDateTime};
 
+use super::OutboxEntry;
+
 /// Everything one organisation has set up, written or read as a whole.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BusinessSnapshot {
@@ -104,6 +106,8 @@ pub struct PlanPublication {
     pub expected_version: u64,
     pub orders: Vec<OrderUpdate>,
     pub tracking: Vec<TrackingLink>,
+    /// One `dispatched` entry per order, written with the rest (transactional outbox).
+    pub outbox: Vec<OutboxEntry>,
 }
 
 /// One page of a keyed list: `next` is the last key returned when more may follow.

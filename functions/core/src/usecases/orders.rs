@@ -14,7 +14,7 @@ use time::Duration;
 
 use crate::crypto::{decode_cursor, encode_cursor, new_id, sha256_hex};
 use crate::error::{Error, Result};
-use crate::ports::{Clock, IdempotencyRecord, OrdersWrite, Principal, Store};
+use crate::ports::{Clock, IdempotencyRecord, OrderUpdate, OrdersWrite, PodStore, Principal, Store, StoreError};
 use crate::usecases::auth::require;
 
 /// How long an `Idempotency-Key` is remembered.
@@ -222,8 +222,22 @@ pub async fn patch(store: &dyn Store, clock: &dyn Clock, principal: &Principal, 
 }
 
 /// A lifecycle event sent by a dispatcher (cancel, unplan, reattempt...).
+/// Deliver and fail also notify, so they need [`apply_event_with`].
 pub async fn apply_event(
     store: &dyn Store,
+    clock: &dyn Clock,
+    principal: &Principal,
+    id: &OrderId,
+    request: &OrderEventRequest,
+) -> Result<Order> {
+    apply_event_with(store, None, clock, principal, id, request).await
+}
+
+/// Like [`apply_event`]; a deliver or fail event writes its `delivered` or
+/// `failed` outbox entry in the same transaction as the order, through `pods`.
+pub async fn apply_event_with(
+    store: &dyn Store,
+    pods: Option<&dyn PodStore>,
     clock: &dyn Clock,
     principal: &Principal,
     id: &OrderId,
@@ -236,8 +250,16 @@ pub async fn apply_event(
     if order.version != request.version {
         return Err(Error::VersionConflict { what: "order", id: id.to_string(), expected: request.version, actual: order.version });
     }
-    order.apply(&request.event, clock.now())?;
-    store.update_order(&order, request.version).await?;
+    let before = order.clone();
+    let now = clock.now();
+    order.apply(&request.event, now)?;
+    match crate::usecases::pod::dispatcher_outbox(&before, &order, &request.event, now) {
+        Some(entry) => {
+            let pods = pods.ok_or_else(|| Error::Store(StoreError::Unavailable("this server has no proof-of-delivery store to notify through".into())))?;
+            pods.update_order_notifying(&OrderUpdate { order: order.clone(), expected_version: request.version }, &[entry]).await?;
+        }
+        None => store.update_order(&order, request.version).await?,
+    }
     Ok(order)
 }
 

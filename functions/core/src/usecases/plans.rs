@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use doorstep_domain::api::{Page, PlanVersion};
 use doorstep_domain::auth::Role;
 use doorstep_domain::dispatch::{DriverRoute, IssuedTrackingLink, PublishedPlan, SavePlanRequest, UpdateRoute};
+use doorstep_domain::notification::Trigger;
 use doorstep_domain::plan::{PlanStatus, StopKind};
+use doorstep_domain::tracking::eta_window;
 use doorstep_domain::validation::{FieldError, codes};
 use doorstep_domain::{
     LatLon, Order, OrderEvent, OrderId, OrderKind, OrderState, Plan, PlanId, Route, RouteId, Stop, StopId, TrackingToken,
@@ -16,7 +18,7 @@ use time::{Date, Duration};
 
 use crate::crypto::{decode_cursor, encode_cursor, new_id, random_token, sha256_hex};
 use crate::error::{Error, Result};
-use crate::ports::{Clock, OrderUpdate, PlanFilter, PlanPublication, Principal, Store, TrackingLink};
+use crate::ports::{Clock, OrderUpdate, OutboxEntry, PlanFilter, PlanPublication, Principal, Store, TrackingLink};
 use crate::usecases::auth::require;
 use crate::usecases::orders::{bad_cursor, id_error};
 
@@ -24,6 +26,8 @@ use crate::usecases::orders::{bad_cursor, id_error};
 pub const TRACKING_LINK_TTL: Duration = Duration::days(30);
 /// Random bytes in a tracking token: 192 bits, well above the 128 required.
 pub const TRACKING_TOKEN_BYTES: usize = 24;
+/// The window customers are told at dispatch: planned arrival ± 15 minutes.
+pub const DISPATCH_ETA_HALF_WIDTH_S: i64 = 15 * 60;
 
 const NOT_FOUND: &str = "not_found";
 const NOT_PLANNABLE: &str = "not_plannable";
@@ -185,6 +189,20 @@ pub async fn list(
 /// Publishes a draft: in one transaction the plan becomes published, its
 /// orders dispatched and every stop gets a customer tracking token.
 pub async fn publish(store: &dyn Store, clock: &dyn Clock, principal: &Principal, id: &PlanId, request: &PlanVersion) -> Result<PublishedPlan> {
+    publish_with(store, None, clock, principal, id, request).await
+}
+
+/// Like [`publish`]; with `pods`, orders of an organisation that requires
+/// one-time codes get one each (its hash stored, the code in the
+/// `dispatched` outbox entry, for the customer's message).
+pub async fn publish_with(
+    store: &dyn Store,
+    pods: Option<&dyn crate::ports::PodStore>,
+    clock: &dyn Clock,
+    principal: &Principal,
+    id: &PlanId,
+    request: &PlanVersion,
+) -> Result<PublishedPlan> {
     require(principal, &[Role::Dispatcher], "publish plans")?;
     let mut plan = store.get_plan(&principal.org, id).await?;
     if plan.version != request.version {
@@ -217,10 +235,31 @@ pub async fn publish(store: &dyn Store, clock: &dyn Clock, principal: &Principal
         })?;
         updates.push(OrderUpdate { order: next, expected_version: order.version });
     }
+    let codes = match pods {
+        Some(pods) => {
+            let org = store.organisation(&principal.org).await?;
+            let dispatched: Vec<Order> = updates.iter().map(|u| u.order.clone()).collect();
+            crate::usecases::pod::issue_otp_codes(pods, &org, &dispatched, now).await?
+        }
+        None => Default::default(),
+    };
     let mut tracking = Vec::new();
     let mut issued = Vec::new();
+    let mut outbox = Vec::new();
     for (_, stop) in plan.stops() {
         let token = TrackingToken::new(random_token(TRACKING_TOKEN_BYTES)).map_err(id_error)?;
+        let attempt = updates.iter().find(|u| u.order.id == stop.order_id).map_or(0, |u| u.order.attempts);
+        outbox.push(OutboxEntry {
+            org_id: principal.org.clone(),
+            order_id: stop.order_id.clone(),
+            attempt,
+            trigger: Trigger::Dispatched,
+            tracking_token: Some(token.as_str().to_owned()),
+            eta: Some(eta_window(stop.planned_arrival, DISPATCH_ETA_HALF_WIDTH_S)),
+            failure_reason: None,
+            otp: codes.get(&stop.order_id).cloned(),
+            created_at: now,
+        });
         tracking.push(TrackingLink {
             token_hash: sha256_hex(token.as_str().as_bytes()),
             org_id: principal.org.clone(),
@@ -232,7 +271,7 @@ pub async fn publish(store: &dyn Store, clock: &dyn Clock, principal: &Principal
         issued.push(IssuedTrackingLink { stop_id: stop.id.clone(), order_id: stop.order_id.clone(), token });
     }
     plan.publish(now).map_err(|e| Error::IllegalState(e.to_string()))?;
-    store.publish_plan(&PlanPublication { plan: plan.clone(), expected_version: request.version, orders: updates, tracking }).await?;
+    store.publish_plan(&PlanPublication { plan: plan.clone(), expected_version: request.version, orders: updates, tracking, outbox }).await?;
     Ok(PublishedPlan { plan, tracking: issued })
 }
 

@@ -106,8 +106,15 @@ pub struct World {
 
 pub fn state(store: SqliteStore, clock: Arc<dyn Clock>) -> AppState {
     let tokens = Arc::new(Hs256Tokens::new(b"test secret, 32 bytes or more....", 3600));
+    let store = Arc::new(store);
     AppState {
-        store: Arc::new(store),
+        reports: store.clone(),
+        tracking: store.clone(),
+        tracking_settings: Default::default(),
+        pods: Some(store.clone()),
+        blobs: None,
+        local_blobs: None,
+        store,
         clock,
         client: ClientSettings::default(),
         verifier: tokens.clone(),
@@ -163,7 +170,11 @@ pub fn plan_body(business: &BusinessSnapshot, routes: &[(usize, usize, &[usize])
 
 impl World {
     pub async fn new() -> Self {
-        let store = SqliteStore::open_in_memory().expect("store");
+        Self::new_on(SqliteStore::open_in_memory().expect("store")).await
+    }
+
+    /// The same world on a store the test keeps a handle to.
+    pub async fn new_on(store: SqliteStore) -> Self {
         let a = marked_business("org-a", "a");
         let b = marked_business("org-b", "b");
         store.import_business(&a).await.expect("import a");

@@ -1,0 +1,61 @@
+//! The blob store: where proof-of-delivery photos and signature images live.
+//! Browsers upload straight to it with a ticket (an S3 presigned POST, or
+//! the same form layout on `doorstep serve`), and read through short-lived
+//! URLs. Adapters: `doorstep-blobs-fs` (local files) and `doorstep-blobs-s3`.
+
+use async_trait::async_trait;
+use doorstep_domain::pod::UploadTicket;
+use time::OffsetDateTime;
+
+/// An upload the server allows: one key, one content type, at most `max_bytes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadGrant {
+    pub key: String,
+    pub content_type: String,
+    pub max_bytes: u64,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What is stored under a key: its size, content type and SHA-256 (lower-case hex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobStat {
+    pub size_bytes: u64,
+    pub content_type: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("invalid blob key {0:?}")]
+    InvalidKey(String),
+    #[error("the blob store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    fn backend(&self) -> &'static str;
+
+    /// A ticket the browser uploads with (URL and form fields).
+    async fn presign_upload(&self, grant: &UploadGrant) -> Result<UploadTicket, BlobError>;
+
+    /// Size, type and SHA-256 of the stored bytes; `None` if nothing is there.
+    /// The hash is of the bytes as stored, never of what a client claimed.
+    async fn stat(&self, key: &str) -> Result<Option<BlobStat>, BlobError>;
+
+    /// A URL that reads the blob until `expires_at`.
+    async fn presign_download(&self, key: &str, now: OffsetDateTime, expires_at: OffsetDateTime) -> Result<String, BlobError>;
+
+    /// Deletes the blob; deleting a missing one is not an error.
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
+}
+
+/// Keys are `pod/{org}/{order}/{random}.{ext}`: printable, no `..`, no
+/// leading `/`, so they are safe as S3 keys and as relative file paths.
+pub fn is_valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 300
+        && !key.starts_with('/')
+        && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
+}

@@ -1,0 +1,87 @@
+//! Storage for the driver's side of a delivery: route starts, arrivals,
+//! proofs of delivery and one-time codes. Adapters: SQLite and DynamoDB, both
+//! held to the shared conformance suite.
+
+use async_trait::async_trait;
+use doorstep_domain::pod::{PodRecord, VisitRecord};
+use doorstep_domain::{OrderId, OrgId};
+use time::OffsetDateTime;
+
+use super::{IdempotencyRecord, OrderUpdate, OutboxEntry, StoreError};
+
+/// Everything one driver action writes, all or nothing: order transitions
+/// (each conditional on its version), the proof or visit, the outbox entries
+/// and the idempotency record (conditional on its key being free).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriverAction {
+    pub org_id: OrgId,
+    pub orders: Vec<OrderUpdate>,
+    pub pod: Option<PodRecord>,
+    pub visit: Option<VisitRecord>,
+    pub outbox: Vec<OutboxEntry>,
+    pub record: IdempotencyRecord,
+}
+
+/// What [`PodStore::write_driver_action`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionWrite {
+    Written,
+    /// The key was already recorded (unexpired): nothing was written.
+    AlreadyRecorded(IdempotencyRecord),
+}
+
+/// A one-time code for an order's delivery attempt. Only salted hashes are
+/// kept (`salt:sha256hex` each); re-dispatching the same attempt adds a code
+/// rather than replacing one the customer may already hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpRecord {
+    pub org_id: OrgId,
+    pub order_id: OrderId,
+    pub attempt: u32,
+    pub code_hashes: Vec<String>,
+    /// Guesses so far (right or wrong).
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub verified: bool,
+    pub expires_at: OffsetDateTime,
+}
+
+impl OtpRecord {
+    pub fn locked(&self) -> bool {
+        !self.verified && self.attempts >= self.max_attempts
+    }
+}
+
+/// Most codes kept per attempt (older ones are dropped).
+pub const MAX_OTP_CODES: usize = 3;
+
+#[async_trait]
+pub trait PodStore: Send + Sync + 'static {
+    /// Writes the action in one transaction. If the idempotency key is taken
+    /// (unexpired at `record.created_at`), writes nothing and returns the
+    /// stored record; a stale order version is `VersionConflict` and nothing
+    /// is written either.
+    async fn write_driver_action(&self, action: &DriverAction) -> Result<ActionWrite, StoreError>;
+
+    /// Replaces the order if it is still at the expected version and adds the
+    /// outbox entries, in one transaction (a dispatcher's deliver or fail).
+    async fn update_order_notifying(&self, update: &OrderUpdate, outbox: &[OutboxEntry]) -> Result<(), StoreError>;
+
+    /// The order's proofs, oldest attempt first.
+    async fn pod_records(&self, org: &OrgId, order: &OrderId) -> Result<Vec<PodRecord>, StoreError>;
+
+    /// The visit recorded for a route (start) or stop (arrival).
+    async fn visit(&self, org: &OrgId, subject_id: &str) -> Result<Option<VisitRecord>, StoreError>;
+
+    /// Adds a code hash to the attempt's record, creating it if absent
+    /// (keeping its guess count if present), and sets its expiry.
+    async fn add_otp_code(&self, record: &OtpRecord) -> Result<(), StoreError>;
+
+    async fn otp(&self, org: &OrgId, order: &OrderId, attempt: u32) -> Result<Option<OtpRecord>, StoreError>;
+
+    /// Counts one guess, atomically: unless the record is verified or
+    /// locked, `attempts` goes up by one and, if `correct`, it becomes
+    /// verified. Returns the record as it is afterwards (unchanged when it was
+    /// already verified or locked). `NotFound` when there is no record.
+    async fn count_otp_guess(&self, org: &OrgId, order: &OrderId, attempt: u32, correct: bool) -> Result<OtpRecord, StoreError>;
+}
