@@ -38,7 +38,7 @@ fn parse_options(args: &[String]) -> anyhow::Result<Options> {
     Ok(options)
 }
 
-struct Server(Child);
+pub(crate) struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -52,25 +52,7 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     process::run(cargo(root).args(["build", "--release", "--package", "doorstep", "--bin", "doorstep", "--locked"]))?;
     let data = std::env::temp_dir().join(format!("doorstep-bench-api-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let mut child = Command::new(root.join("target/release/doorstep"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--demo", "--demo-password", PASSWORD, "--data"])
-        .arg(&data)
-        .arg("--web")
-        .arg(web_build::web_dir(root))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("start doorstep serve")?;
-    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
-    let server = Server(child);
-    let host = loop {
-        let line = lines.next().context("doorstep serve exited before listening")??;
-        if let Some(url) = line.strip_prefix("Doorstep listening on http://") {
-            break url.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let (server, host) = start_serve(root, &root.join("target/release/doorstep"), &data, &["--demo", "--demo-password", PASSWORD])?;
 
     let mut conn = Connection::open(&host)?;
     let login = format!("{{\"email\":\"dispatcher@colis-express.example\",\"password\":\"{PASSWORD}\"}}");
@@ -157,6 +139,33 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Starts `doorstep serve` (the binary at `bin`) on `data` on a free port;
+/// returns the running server (stopped on drop) and its `host:port`.
+pub(crate) fn start_serve(root: &Path, bin: &Path, data: &Path, extra: &[&str]) -> anyhow::Result<(Server, String)> {
+    let mut child = Command::new(bin)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(extra)
+        .arg("--data")
+        .arg(data)
+        .arg("--web")
+        .arg(web_build::web_dir(root))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start doorstep serve")?;
+    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+    let server = Server(child);
+    let host = loop {
+        let line = lines.next().context("doorstep serve exited before listening")??;
+        if let Some(url) = line.strip_prefix("Doorstep listening on http://") {
+            break url.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Ok((server, host))
+}
+
 fn order_json(worker: usize, i: usize) -> String {
     // Spread over Lyon so the orders look like real intake.
     let lat = 45.73 + ((worker * 7 + i) % 60) as f64 * 0.001;
@@ -170,19 +179,19 @@ fn order_json(worker: usize, i: usize) -> String {
 }
 
 /// A minimal keep-alive HTTP/1.1 client: enough for JSON request/response.
-struct Connection {
+pub(crate) struct Connection {
     host: String,
     reader: BufReader<TcpStream>,
 }
 
 impl Connection {
-    fn open(host: &str) -> anyhow::Result<Self> {
+    pub(crate) fn open(host: &str) -> anyhow::Result<Self> {
         let stream = TcpStream::connect(host).with_context(|| format!("connect {host}"))?;
         stream.set_nodelay(true)?;
         Ok(Self { host: host.to_string(), reader: BufReader::new(stream) })
     }
 
-    fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> anyhow::Result<(u16, String)> {
+    pub(crate) fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> anyhow::Result<(u16, String)> {
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
             self.host,

@@ -19,7 +19,7 @@ impl Table {
         self.rows.push(cells);
     }
 
-    fn markdown(&self) -> String {
+    pub(crate) fn markdown(&self) -> String {
         let mut out = format!("| {} |\n|{}\n", self.header.join(" | "), "---|".repeat(self.header.len()));
         for row in &self.rows {
             let _ = writeln!(out, "| {} |", row.join(" | "));
@@ -48,7 +48,7 @@ pub fn today_utc() -> String {
     date_from_unix_days(days)
 }
 
-fn date_from_unix_days(days: i64) -> String {
+pub(crate) fn date_from_unix_days(days: i64) -> String {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

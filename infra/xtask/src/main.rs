@@ -1,13 +1,16 @@
 //! `cargo xtask <command>`: everything a developer or CI needs, from a bare machine.
 
 mod bench_api;
+mod bench_pings;
 mod bench_report;
 mod bench_solver;
 mod dev;
+mod infra;
 mod process;
 mod test_suite;
 mod tools;
 mod web_build;
+mod web_threads;
 
 use std::path::PathBuf;
 
@@ -19,8 +22,14 @@ Commands:
   test                       install what is missing and run every test
   build-web                  build the web app into target/site
   install-tools              only install what is missing
+  infra-check                cfn-lint and sam validate infra/template.yaml, cargo lambda build every
+                             function for arm64, and check the template against the code
+  deploy [-- <sam deploy options>]
+                             sam build, then sam deploy --guided to AWS (needs AWS credentials)
   bench-api [options]        order intake requests/s and latency against doorstep serve on SQLite
                              (--requests N --concurrency C); appends to BENCHMARKS.md
+  bench-pings [options]      driver ping uploads (pings/s, batch latency, nothing lost or doubled) against
+                             doorstep serve on SQLite (--drivers N --pings TOTAL --concurrency C); appends to BENCHMARKS.md
   bench-solver [options]     run the optimizer on the VRPTW sets and append the results to BENCHMARKS.md
                              (--set solomon|homberger200 --time SECS --objective distance|hierarchical|cost
                               --threads N --seed N --instances C101,R101)
@@ -37,8 +46,11 @@ fn main() -> anyhow::Result<()> {
             web_build::build(&root).map(|_| ())
         }
         Some("bench-api") => bench_api::run(&root, &args[1..]),
+        Some("bench-pings") => bench_pings::run(&root, &args[1..]),
         Some("bench-solver") => bench_solver::run(&root, &args[1..]),
         Some("install-tools") => tools::ensure(&root, tools::Needs::ALL),
+        Some("infra-check") => infra::check(&root),
+        Some("deploy") => infra::deploy(&root, args[1..].strip_prefix(["--".to_owned()].as_slice()).unwrap_or(&args[1..])),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())

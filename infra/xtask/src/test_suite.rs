@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::bail;
 
 use crate::process::{self, Step, cargo, print_summary, step};
-use crate::{tools, web_build};
+use crate::{infra, tools, web_build};
 
 pub fn run(root: &Path) -> anyhow::Result<()> {
     tools::ensure(root, tools::Needs::ALL)?;
@@ -34,6 +34,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             "--locked",
         ]))
     });
+    let _ = step(&mut steps, "infrastructure (cargo xtask infra-check)", || infra::run_checks(root, &mut Vec::new()));
     let web_built = step(&mut steps, "web app build", || web_build::build(root).map(|_| ())).is_ok();
     let _ = step(&mut steps, "wasm tests in Chromium (wasm-bindgen-test)", || {
         let native_routes = native_reference_routes(root)?;

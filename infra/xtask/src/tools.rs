@@ -21,6 +21,8 @@ pub struct Needs {
 impl Needs {
     pub const WEB: Needs = Needs { web: true, threaded_wasm: false, browser: false, python: false };
     pub const ALL: Needs = Needs { web: true, threaded_wasm: true, browser: true, python: true };
+    /// `infra-check` and `deploy`: cfn-lint, SAM CLI, cargo-lambda and zig from the venv.
+    pub const INFRA: Needs = Needs { web: false, threaded_wasm: false, browser: false, python: true };
 }
 
 /// Python tools for tests, pinned in this file and installed into `target/py`.
@@ -29,8 +31,10 @@ pub const PYTHON_REQUIREMENTS: &str = "infra/python-requirements.txt";
 pub fn ensure(root: &Path, needs: Needs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut installed = Vec::new();
-    require_on_path("node", "Node.js 20 or newer (Debian: apt-get install nodejs npm)")?;
-    require_on_path("npm", "npm (Debian: apt-get install npm)")?;
+    if needs.web || needs.browser {
+        require_on_path("node", "Node.js 20 or newer (Debian: apt-get install nodejs npm)")?;
+        require_on_path("npm", "npm (Debian: apt-get install npm)")?;
+    }
     if needs.web {
         installed.extend(ensure_rust_target("stable", "wasm32-unknown-unknown")?);
         installed.extend(ensure_wasm_bindgen(root)?);
@@ -190,6 +194,9 @@ pub fn path_with(dirs: &[PathBuf]) -> std::ffi::OsString {
     std::env::join_paths(all).unwrap_or(current)
 }
 
+/// Programs the pinned requirements put into target/py/bin.
+const VENV_TOOLS: &[&str] = &["moto_server", "cfn-lint", "sam", "cargo-lambda"];
+
 /// A venv under target/ holding the pinned Python tools (moto_server, ...).
 fn ensure_python_venv(root: &Path) -> anyhow::Result<Option<String>> {
     let requirements = std::fs::read(root.join(PYTHON_REQUIREMENTS))
@@ -197,7 +204,9 @@ fn ensure_python_venv(root: &Path) -> anyhow::Result<Option<String>> {
     let venv = root.join("target/py");
     let stamp_path = venv.join(".doorstep-requirements-stamp");
     let stamp = format!("{:016x}", fnv1a(&requirements));
-    if std::fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str()) {
+    // The stamp alone is not enough: a tool deleted from the venv is reinstalled.
+    let complete = VENV_TOOLS.iter().all(|tool| venv.join("bin").join(tool).is_file());
+    if complete && std::fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str()) {
         return Ok(None);
     }
     if !venv.join("bin/python").exists() {

@@ -16,7 +16,7 @@ use crate::process::{cargo, run};
 use crate::tools;
 
 /// Features current Rust wasm output uses; wasm-opt must be told about them.
-const WASM_FEATURES: &[&str] = &[
+pub const WASM_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
     "--enable-nontrapping-float-to-int",
     "--enable-sign-ext",
@@ -33,6 +33,8 @@ pub fn web_dir(root: &Path) -> PathBuf {
 pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
     let out = web_dir(root);
     let pkg = out.join("pkg");
+    // Old JS snippets (hashed directory names) would otherwise be precached forever.
+    let _ = std::fs::remove_dir_all(pkg.join("snippets"));
     std::fs::create_dir_all(&pkg)?;
 
     run(cargo(root).args([
@@ -53,10 +55,13 @@ pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
     let bindgen_wasm = pkg.join("doorstep_app_bg.wasm");
     wasm_opt(root, "-Oz", &bindgen_wasm)?;
     let solver_wasm = build_solver(root, &out.join("solver"))?;
+    let threaded_wasm = crate::web_threads::build(root, &out.join("solver-mt"))?;
 
     std::fs::copy(root.join("index.html"), out.join("index.html")).context("copy index.html")?;
     copy_dir(&root.join("frontend/app/assets"), &out)?;
     vendor_leaflet(root, &out)?;
+    render_icons(&root.join("frontend/app/assets/icon.svg"), &out.join("icons"))?;
+    let cache = write_service_worker(&root.join("frontend/app/assets/sw.js"), &out)?;
 
     let wasm_gz = gzipped_size(&bindgen_wasm)?;
     let js_gz = gzipped_size(&pkg.join("doorstep_app.js"))?;
@@ -68,7 +73,87 @@ pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
         js_gz / 1024,
         solver_gz / 1024
     );
+    match &threaded_wasm {
+        Some(wasm) => println!("Threaded solver wasm {} KB gzipped (solver-mt/)", gzipped_size(wasm)? / 1024),
+        None => println!("Threaded solver: not built (nightly Rust missing)"),
+    }
+    println!("Service worker cache {cache}");
     Ok(out)
+}
+
+/// The PNG icons Chromium wants for installing the PWA (192 and 512 px),
+/// rendered from the SVG so no binaries are checked in.
+fn render_icons(svg: &Path, out: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let data = std::fs::read(svg).with_context(|| format!("read {}", svg.display()))?;
+    let tree = resvg::usvg::Tree::from_data(&data, &resvg::usvg::Options::default()).context("parse the app icon SVG")?;
+    for size in [192u32, 512] {
+        let mut pixmap = resvg::tiny_skia::Pixmap::new(size, size).context("allocate the icon pixmap")?;
+        let scale = size as f32 / tree.size().width().max(tree.size().height());
+        resvg::render(&tree, resvg::tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
+        let file = out.join(format!("icon-{size}.png"));
+        pixmap.save_png(&file).with_context(|| format!("write {}", file.display()))?;
+    }
+    Ok(())
+}
+
+/// Files the service worker caches on install: everything the driver app
+/// needs offline (not the dispatcher's optimizer, which is large and online-only).
+fn precache_list(out: &Path) -> anyhow::Result<Vec<String>> {
+    let mut files = vec![
+        "/index.html".to_owned(),
+        "/app.css".to_owned(),
+        "/icon.svg".to_owned(),
+        "/manifest.webmanifest".to_owned(),
+        "/icons/icon-192.png".to_owned(),
+        "/icons/icon-512.png".to_owned(),
+    ];
+    for dir in ["pkg", "vendor/leaflet"] {
+        let mut found = Vec::new();
+        list_files(&out.join(dir), &mut found)?;
+        for path in found {
+            let rel = path.strip_prefix(out)?.to_string_lossy().replace('\\', "/");
+            files.push(format!("/{rel}"));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn list_files(dir: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("read {}", dir.display()))? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            list_files(&entry.path(), found)?;
+        } else {
+            found.push(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// Writes `sw.js` from its template with the precache list and a cache name
+/// derived from the content of those files, so every new build (and only a
+/// new build) installs a fresh cache and drops the old one.
+fn write_service_worker(template: &Path, out: &Path) -> anyhow::Result<String> {
+    use sha2::Digest as _;
+    let files = precache_list(out)?;
+    let mut hash = sha2::Sha256::new();
+    for file in &files {
+        hash.update(file.as_bytes());
+        hash.update(std::fs::read(out.join(file.trim_start_matches('/'))).with_context(|| format!("read {file}"))?);
+    }
+    let digest = hash.finalize();
+    let cache = format!("doorstep-{}", digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>());
+    let text = std::fs::read_to_string(template).with_context(|| format!("read {}", template.display()))?;
+    if !text.contains("__DOORSTEP_CACHE__") || !text.contains("__DOORSTEP_PRECACHE__") {
+        anyhow::bail!("{} lacks the __DOORSTEP_CACHE__ / __DOORSTEP_PRECACHE__ placeholders", template.display());
+    }
+    let text = text
+        .replace("\"__DOORSTEP_CACHE__\"", &serde_json::to_string(&cache)?)
+        .replace("[\"__DOORSTEP_PRECACHE__\"]", &serde_json::to_string(&files)?);
+    std::fs::write(out.join("sw.js"), text)?;
+    Ok(cache)
 }
 
 fn wasm_opt(root: &Path, level: &str, wasm: &Path) -> anyhow::Result<()> {
