@@ -1,20 +1,44 @@
 // The optimizer's Web Worker (a module worker): runs doorstep-solver-wasm off the
 // UI thread so the page stays responsive while it searches.
 //
-// In:  {type: "solve", problem: "<Problem JSON>", config: "<SolverConfig JSON>", stop?: SharedArrayBuffer}
+// In:  {type: "solve", problem: "<Problem JSON>", config: "<SolverConfig JSON>", stop?: SharedArrayBuffer,
+//       engine?: "single" (force the single-thread build, for comparisons)}
 //      {type: "stop"}
 // Out: {type: "progress", data: "<Progress JSON>"}
-//      {type: "done", data: "<Solution JSON>", ms}
+//      {type: "done", data: "<Solution JSON>", ms, threads}
 //      {type: "error", message}
+//
+// When the config asks for several threads and the page is cross-origin
+// isolated, the threaded build (/solver-mt/, wasm-bindgen-rayon) runs them on
+// a pool of nested workers; otherwise the single-thread build (/solver/) runs
+// the same searches one after another, with the same result.
 //
 // solve() blocks this worker until it returns, so a "stop" message is only read
 // between runs. During a run the page stops the search through the shared
 // `stop` flag (Int32 at index 0 set to 1), which the progress callback reads;
 // the solver then returns the best solution found so far.
-import init, { solve } from "/solver/doorstep_solver_wasm.js";
 
-const ready = init({ module_or_path: "/solver/doorstep_solver_wasm_bg.wasm" });
+let engine = null;
 let stopRequested = false;
+
+async function load(threads, forceSingle) {
+  if (engine) return engine;
+  if (threads > 1 && self.crossOriginIsolated && !forceSingle) {
+    try {
+      const mt = await import("/solver-mt/doorstep_solver_wasm.js");
+      await mt.default({ module_or_path: "/solver-mt/doorstep_solver_wasm_bg.wasm" });
+      await mt.initThreadPool(threads);
+      engine = { solve: mt.solve, threads };
+      return engine;
+    } catch (error) {
+      console.warn("The threaded optimizer is unavailable; planning on one thread:", error);
+    }
+  }
+  const st = await import("/solver/doorstep_solver_wasm.js");
+  await st.default({ module_or_path: "/solver/doorstep_solver_wasm_bg.wasm" });
+  engine = { solve: st.solve, threads: 1 };
+  return engine;
+}
 
 self.onmessage = async (event) => {
   const message = event.data || {};
@@ -24,7 +48,8 @@ self.onmessage = async (event) => {
   }
   if (message.type !== "solve") return;
   try {
-    await ready;
+    const threads = Math.max(1, JSON.parse(message.config).threads || 1);
+    const { solve, threads: used } = await load(threads, message.engine === "single");
     const flag = message.stop ? new Int32Array(message.stop) : null;
     const started = performance.now();
     const result = solve(message.problem, message.config, (progress) => {
@@ -32,7 +57,7 @@ self.onmessage = async (event) => {
       return !(stopRequested || (flag !== null && Atomics.load(flag, 0) === 1));
     });
     stopRequested = false;
-    self.postMessage({ type: "done", data: result, ms: performance.now() - started });
+    self.postMessage({ type: "done", data: result, ms: performance.now() - started, threads: used });
   } catch (error) {
     stopRequested = false;
     self.postMessage({ type: "error", message: String(error?.message ?? error) });

@@ -2,11 +2,16 @@
 //! tracking), chosen by the URL.
 
 mod components;
+pub mod driver;
 mod pages;
 mod routes;
 mod services;
 
 pub use routes::Route;
+
+// Unit tests of the driver engine run in Chromium too (`cargo xtask test`).
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use yew::prelude::*;
 use yew_router::prelude::*;

@@ -1,7 +1,7 @@
 use yew::prelude::*;
 use yew_router::prelude::*;
 
-use crate::pages::{DispatcherPage, DriverPage, LoginPage, NotFoundPage, TrackingPage};
+use crate::pages::{DispatcherPage, DriverPage, LoginPage, NotFoundPage, ReportsPage, TrackingPage};
 
 /// Every URL the app answers. The server falls back to `index.html` for these.
 #[derive(Clone, Debug, PartialEq, Eq, Routable)]
@@ -13,6 +13,9 @@ pub enum Route {
     Login,
     #[at("/driver")]
     Driver,
+    /// The dispatcher's reports.
+    #[at("/reports")]
+    Reports,
     #[at("/t/:token")]
     Tracking { token: String },
     #[not_found]
@@ -25,6 +28,7 @@ pub fn switch(route: Route) -> Html {
         Route::Dispatcher => html! { <DispatcherPage /> },
         Route::Login => html! { <LoginPage /> },
         Route::Driver => html! { <DriverPage /> },
+        Route::Reports => html! { <ReportsPage /> },
         Route::Tracking { token } => html! { <TrackingPage {token} /> },
         Route::NotFound => html! { <NotFoundPage /> },
     }

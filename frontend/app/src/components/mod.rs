@@ -1,3 +1,4 @@
+pub mod chart;
 pub mod map_view;
 pub mod orders_table;
 pub mod progress_chart;
@@ -5,3 +6,6 @@ pub mod progress_chart;
 pub use map_view::{MapDot, MapMarker, MapRoute, MapStop, MapView};
 pub use orders_table::OrdersTable;
 pub use progress_chart::ProgressChart;
+pub mod signature_pad;
+pub use signature_pad::SignaturePad;
+pub use chart::{Chart, ChartKind, Series};

@@ -20,7 +20,7 @@ use crate::components::{MapDot, MapMarker, MapRoute, MapStop, MapView, OrdersTab
 use crate::routes::Route;
 use crate::services::api::{self, Business};
 use crate::services::config::use_client_config;
-use crate::services::solver::{SolverEvent, SolverRun};
+use crate::services::solver::{SolverEvent, SolverRun, browser_threads};
 use crate::services::tz;
 
 const ROUTE_COLORS: [&str; 8] = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"];
@@ -63,6 +63,8 @@ struct Planner {
     draft: Option<Rc<PlanDraft>>,
     solve_ms: f64,
     iterations: u64,
+    /// Threads the last search ran on.
+    threads: u32,
     error: Option<String>,
     published: Option<Rc<PublishedPlan>>,
 }
@@ -71,7 +73,7 @@ enum PlannerAction {
     Start(Rc<PlanningProblem>),
     Progress(Progress),
     Stopping,
-    Done(Box<Solution>, f64),
+    Done(Box<Solution>, f64, u32),
     Failed(String),
     Publishing,
     Published(PublishedPlan),
@@ -103,7 +105,8 @@ impl Reducible for Planner {
                 next.last = Some(p);
             }
             PlannerAction::Stopping => next.phase = Phase::Stopping,
-            PlannerAction::Done(solution, ms) => {
+            PlannerAction::Done(solution, ms, threads) => {
+                next.threads = threads;
                 next.solve_ms = ms;
                 next.iterations = solution.iterations;
                 match next.problem.as_ref().map(|p| p.to_plan(&solution)) {
@@ -150,6 +153,7 @@ impl Default for Planner {
             draft: None,
             solve_ms: 0.0,
             iterations: 0,
+            threads: 0,
             error: None,
             published: None,
         }
@@ -253,13 +257,14 @@ pub fn dispatcher_page() -> Html {
                 seed: 1,
                 time_limit_ms: Some(*budget_s * 1000),
                 objective: Objective::Cost,
+                threads: browser_threads(),
                 ..SolverConfig::default()
             };
             let events = {
                 let planner = planner.clone();
                 Callback::from(move |event: SolverEvent| match event {
                     SolverEvent::Progress(p) => planner.dispatch(PlannerAction::Progress(p)),
-                    SolverEvent::Done { solution, ms } => planner.dispatch(PlannerAction::Done(solution, ms)),
+                    SolverEvent::Done { solution, ms, threads } => planner.dispatch(PlannerAction::Done(solution, ms, threads)),
                     SolverEvent::Failed(m) => planner.dispatch(PlannerAction::Failed(m)),
                 })
             };
@@ -328,6 +333,7 @@ pub fn dispatcher_page() -> Html {
             <header class="topbar">
                 <h1>{"Doorstep"}</h1>
                 <span class="topbar-subtitle">{ config.org_name.clone().unwrap_or_else(|| "Dispatch".into()) }</span>
+                <Link<Route> to={Route::Reports} classes="link-button">{"Reports"}</Link<Route>>
                 <button type="button" class="link-button" onclick={on_sign_out}>{"Sign out"}</button>
             </header>
             <main class="workspace" data-page="dispatcher">
@@ -399,6 +405,7 @@ fn progress_panel(planner: &Planner) -> Html {
             <ProgressChart points={planner.curve.clone()} />
             <dl class="kpis">
                 <dt>{"Iterations"}</dt><dd data-testid="iterations">{ planner.iterations }</dd>
+                <dt>{"Threads"}</dt><dd data-testid="solver-threads">{ if planner.threads > 0 { planner.threads.to_string() } else { "–".into() } }</dd>
                 <dt>{"Best cost"}</dt><dd>{ last.map_or("–".into(), |p| format!("{:.2}", p.best_cost)) }</dd>
                 <dt>{"Elapsed"}</dt><dd>{ last.map_or("–".into(), |p| format!("{:.1} s", p.elapsed_ms as f64 / 1000.0)) }</dd>
                 <dt>{"Unassigned"}</dt><dd>{ last.map_or("–".into(), |p| p.unassigned.to_string()) }</dd>

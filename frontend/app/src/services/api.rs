@@ -60,6 +60,16 @@ pub async fn get<T: DeserializeOwned>(token: &str, path: &str) -> Result<T, ApiE
     read(response).await
 }
 
+/// A text answer (e.g. a CSV export); errors still come as the API's shape.
+pub async fn get_text(token: &str, path: &str) -> Result<String, ApiError> {
+    let response = authorised(Request::get(path), token).send().await.map_err(network_error)?;
+    if response.ok() {
+        return response.text().await.map_err(network_error);
+    }
+    let status = response.status();
+    Err(response.json::<ApiError>().await.unwrap_or_else(|_| ApiError::new("http_error", format!("the server answered {status}"))))
+}
+
 pub async fn post<B: Serialize, T: DeserializeOwned>(token: &str, path: &str, body: &B) -> Result<T, ApiError> {
     let request = authorised(Request::post(path), token).json(body).map_err(network_error)?;
     read(request.send().await.map_err(network_error)?).await

@@ -14,7 +14,8 @@ pub const WORKER_URL: &str = "/solver-worker.js";
 #[derive(Clone, Debug, PartialEq)]
 pub enum SolverEvent {
     Progress(Progress),
-    Done { solution: Box<Solution>, ms: f64 },
+    /// `threads`: how many threads the search actually ran on.
+    Done { solution: Box<Solution>, ms: f64, threads: u32 },
     Failed(String),
 }
 
@@ -49,6 +50,15 @@ fn cross_origin_isolated() -> bool {
         .unwrap_or(false)
 }
 
+/// How many search threads this page can run: the browser's cores (at most
+/// 8) when cross-origin isolated (the threaded build needs shared memory), else 1.
+pub fn browser_threads() -> usize {
+    if !cross_origin_isolated() {
+        return 1;
+    }
+    web_sys::window().map_or(1, |w| w.navigator().hardware_concurrency() as usize).clamp(1, 8)
+}
+
 impl SolverRun {
     pub fn start(problem: &Problem, config: &SolverConfig, on_event: Callback<SolverEvent>) -> Result<Self, String> {
         let problem = serde_json::to_string(problem).map_err(|e| e.to_string())?;
@@ -67,9 +77,10 @@ impl SolverRun {
                     _ => return,
                 },
                 Some("done") => {
-                    let ms = Reflect::get(&data, &JsValue::from_str("ms")).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+                    let number = |key: &str| Reflect::get(&data, &JsValue::from_str(key)).ok().and_then(|v| v.as_f64());
+                    let (ms, threads) = (number("ms").unwrap_or(0.0), number("threads").unwrap_or(1.0) as u32);
                     match text(&data, "data").map(|d| serde_json::from_str::<Solution>(&d)) {
-                        Some(Ok(solution)) => SolverEvent::Done { solution: Box::new(solution), ms },
+                        Some(Ok(solution)) => SolverEvent::Done { solution: Box::new(solution), ms, threads },
                         Some(Err(e)) => SolverEvent::Failed(format!("unreadable solution: {e}")),
                         None => SolverEvent::Failed("the optimizer returned nothing".into()),
                     }

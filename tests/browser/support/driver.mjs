@@ -1,0 +1,84 @@
+// A published plan and a driver's sign-in link, made through the API as a
+// dispatcher would, so the driver app has a real route to work on.
+import { createHash } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS } from "./browser.mjs";
+
+export async function api(baseUrl, token, method, path, body) {
+  const response = await fetch(baseUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/// Today in the organisation's time zone, as the demo business is dated.
+export function today(timezone) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: timezone }).format(new Date());
+}
+
+/// Splits the day's orders over the drivers (in order, as many routes as
+/// drivers), saves and publishes the plan. Returns the plan and the date.
+export async function publishDemoPlan(baseUrl, token) {
+  const org = await api(baseUrl, token, "GET", "/api/organisation");
+  const date = today(org.timezone);
+  const [depots, vehicles, drivers] = await Promise.all(["/api/depots", "/api/vehicles", "/api/drivers"].map((p) => api(baseUrl, token, "GET", p)));
+  const orders = [];
+  let cursor = null;
+  do {
+    const page = await api(baseUrl, token, "GET", `/api/orders?date=${date}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    orders.push(...page.items);
+    cursor = page.next_cursor && page.next_cursor !== cursor ? page.next_cursor : null;
+  } while (cursor);
+  const count = Math.min(drivers.length, vehicles.length);
+  const perRoute = Math.ceil(orders.length / count);
+  const start = Date.parse(`${date}T07:00:00Z`);
+  const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const routes = [];
+  for (let r = 0; r < count; r++) {
+    const mine = orders.slice(r * perRoute, (r + 1) * perRoute);
+    const stops = mine.map((order, i) => ({
+      order_id: order.id,
+      kind: "delivery",
+      planned_arrival: iso(start + (i + 1) * 600_000),
+      planned_departure: iso(start + (i + 1) * 600_000 + 300_000),
+    }));
+    routes.push({ vehicle_id: vehicles[r].id, driver_id: drivers[r].id, planned_start: iso(start), planned_end: iso(start + (mine.length + 2) * 600_000), stops });
+  }
+  const plan = await api(baseUrl, token, "POST", "/api/plans", { depot_id: depots[0].id, date, routes });
+  const published = await api(baseUrl, token, "POST", `/api/plans/${plan.id}/publish`, { version: plan.version });
+  return { plan: published.plan, date, org, orders };
+}
+
+/// A one-time sign-in link for the driver, as the dispatcher would send it.
+export async function signInLink(baseUrl, token, driverId) {
+  const codes = await api(baseUrl, token, "POST", `/api/drivers/${driverId}/sign-in-codes`);
+  return { link: `${baseUrl}/driver?token=${encodeURIComponent(codes.token)}`, codes };
+}
+
+/// A persistent profile (installability and service workers behave as on a
+/// phone only outside incognito) at phone size.
+export async function launchPhone({ timezoneId, geolocation } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "doorstep-driver-profile-"));
+  return chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    hasTouch: true,
+    timezoneId,
+    geolocation,
+    permissions: ["geolocation"],
+  });
+}
+
+export function sha256Hex(bytes) {
+  return createHash("sha256").update(bytes).digest("hex");
+}
