@@ -16,7 +16,7 @@ use crate::process::{cargo, run};
 use crate::tools;
 
 /// Features current Rust wasm output uses; wasm-opt must be told about them.
-pub const WASM_FEATURES: &[&str] = &[
+const WASM_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
     "--enable-nontrapping-float-to-int",
     "--enable-sign-ext",
@@ -53,7 +53,7 @@ pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
         .arg(&pkg)
         .arg(&wasm))?;
     let bindgen_wasm = pkg.join("doorstep_app_bg.wasm");
-    wasm_opt(root, "-Oz", &bindgen_wasm)?;
+    wasm_opt(root, "-Oz", &[], &bindgen_wasm)?;
     let solver_wasm = build_solver(root, &out.join("solver"))?;
     let threaded_wasm = crate::web_threads::build(root, &out.join("solver-mt"))?;
 
@@ -156,10 +156,12 @@ fn write_service_worker(template: &Path, out: &Path) -> anyhow::Result<String> {
     Ok(cache)
 }
 
-fn wasm_opt(root: &Path, level: &str, wasm: &Path) -> anyhow::Result<()> {
+/// `extra`: features beyond [`WASM_FEATURES`] (e.g. `--enable-threads`).
+pub fn wasm_opt(root: &Path, level: &str, extra: &[&str], wasm: &Path) -> anyhow::Result<()> {
     run(Command::new(root.join("frontend/node_modules/.bin/wasm-opt"))
         .arg(level)
         .args(WASM_FEATURES)
+        .args(extra)
         .arg(wasm)
         .arg("-o")
         .arg(wasm))
@@ -184,7 +186,7 @@ fn build_solver(root: &Path, out: &Path) -> anyhow::Result<PathBuf> {
         .arg(out)
         .arg(&wasm))?;
     let bindgen_wasm = out.join("doorstep_solver_wasm_bg.wasm");
-    wasm_opt(root, "-O3", &bindgen_wasm)?;
+    wasm_opt(root, "-O3", &[], &bindgen_wasm)?;
     Ok(bindgen_wasm)
 }
 

@@ -63,11 +63,6 @@ pub fn build(root: &Path, out: &Path) -> anyhow::Result<Option<PathBuf>> {
         .arg(out)
         .arg(&wasm))?;
     let bindgen_wasm = out.join("doorstep_solver_wasm_bg.wasm");
-    run(Command::new(root.join("frontend/node_modules/.bin/wasm-opt"))
-        .args(["-O3", "--enable-threads"])
-        .args(crate::web_build::WASM_FEATURES)
-        .arg(&bindgen_wasm)
-        .arg("-o")
-        .arg(&bindgen_wasm))?;
+    crate::web_build::wasm_opt(root, "-O3", &["--enable-threads"], &bindgen_wasm)?;
     Ok(Some(bindgen_wasm))
 }
