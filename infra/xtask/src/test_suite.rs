@@ -11,6 +11,7 @@ use crate::process::{self, Step, cargo, print_summary, step};
 use crate::{infra, tools, web_build};
 
 pub fn run(root: &Path) -> anyhow::Result<()> {
+    warn_if_disk_is_low(root);
     tools::ensure(root, tools::Needs::ALL)?;
     let mut steps: Vec<Step> = Vec::new();
 
@@ -66,20 +67,47 @@ fn browser_tests(root: &Path) -> anyhow::Result<()> {
     process::run(cargo(root).args(["build", "--package", "doorstep", "--bin", "doorstep", "--locked"]))?;
     let artifacts = root.join("target/browser-artifacts");
     std::fs::create_dir_all(&artifacts)?;
+    // Chromium leaves scoped dirs behind in TMPDIR when a test kills it: keep
+    // them under target/ and empty them after each run.
+    let browser_tmp = root.join("target/browser-tmp");
+    let _ = std::fs::remove_dir_all(&browser_tmp);
+    std::fs::create_dir_all(&browser_tmp)?;
     // Node 20's runner takes files, not globs: list the specs explicitly.
     let mut specs: Vec<_> = std::fs::read_dir(root.join("tests/browser/specs"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
         .collect();
     specs.sort();
-    process::run(Command::new("node")
+    let result = process::run(Command::new("node")
         .args(["--test", "--test-concurrency=1"])
         .args(&specs)
         .current_dir(root.join("tests/browser"))
         .env("DOORSTEP_BIN", root.join("target/debug/doorstep"))
         .env("DOORSTEP_WEB", web_build::web_dir(root))
         .env("DOORSTEP_ARTIFACTS", &artifacts)
-        .env("CHROMIUM", tools::CHROMIUM))
+        .env("CHROMIUM", tools::CHROMIUM)
+        .env("TMPDIR", &browser_tmp));
+    let _ = std::fs::remove_dir_all(&browser_tmp);
+    result
+}
+
+/// A full run needs about 12 GB under target/ from a clean clone; when the disk
+/// runs out, every later step fails with a confusing I/O error, so say it first.
+fn warn_if_disk_is_low(root: &Path) {
+    const NEEDED_GB: u64 = 15;
+    let Ok(out) = Command::new("df").args(["-Pk"]).arg(root).output() else { return };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let free_kb = text.lines().nth(1).and_then(|l| l.split_whitespace().nth(3)).and_then(|v| v.parse::<u64>().ok());
+    if let Some(free_kb) = free_kb {
+        let free_gb = free_kb / (1024 * 1024);
+        if free_gb < NEEDED_GB {
+            println!(
+                "warning: only {free_gb} GB free on the disk holding {}; a full test run needs about {NEEDED_GB} GB. \
+                 Free space (for example `cargo clean`) if steps fail with \"No space left on device\".",
+                root.display()
+            );
+        }
+    }
 }
 
 /// Routes of C101 solved natively with the seed and budget that

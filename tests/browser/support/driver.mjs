@@ -1,7 +1,7 @@
 // A published plan and a driver's sign-in link, made through the API as a
 // dispatcher would, so the driver app has a real route to work on.
 import { createHash } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -66,7 +66,7 @@ export async function signInLink(baseUrl, token, driverId) {
 /// phone only outside incognito) at phone size.
 export async function launchPhone({ timezoneId, geolocation } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "doorstep-driver-profile-"));
-  return chromium.launchPersistentContext(dir, {
+  const context = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     args: CHROMIUM_ARGS,
@@ -77,6 +77,9 @@ export async function launchPhone({ timezoneId, geolocation } = {}) {
     geolocation,
     permissions: ["geolocation"],
   });
+  // Profiles are tens of megabytes each: remove them once the phone is closed.
+  context.on("close", () => rmSync(dir, { recursive: true, force: true }));
+  return context;
 }
 
 export function sha256Hex(bytes) {
