@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod csv_columns;
 pub mod demo;
 pub mod dispatch;
 pub mod geo;

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use doorstep_domain::auth::Role;
+use doorstep_domain::csv_columns::{REQUIRED, column_named, normalise, recognised_column};
 use doorstep_domain::dispatch::{CsvImportReport, RowError};
 use doorstep_domain::order::Recipient;
 use doorstep_domain::time::{TimeOfDay, TimeWindow};
@@ -23,32 +24,7 @@ use crate::usecases::orders::{PreparedWrite, StoredResponse, check_depots, id_er
 /// Most order rows in one file.
 pub const MAX_CSV_ROWS: usize = 10_000;
 
-/// The order fields a column can fill, with the headers recognised for each
-/// (compared lower case, punctuation as spaces).
-pub const FIELDS: &[(&str, &[&str])] = &[
-    ("external_ref", &["reference", "ref", "external ref", "external reference", "order ref", "order reference", "order number", "order id"]),
-    ("kind", &["kind", "type", "order type"]),
-    ("depot_id", &["depot", "depot id"]),
-    ("address.line1", &["address", "street", "address line 1", "address1", "line1", "street address"]),
-    ("address.line2", &["address line 2", "address2", "line2", "building"]),
-    ("address.postcode", &["postcode", "post code", "zip", "zip code", "zipcode", "postal code", "cp", "code postal"]),
-    ("address.city", &["city", "town", "ville"]),
-    ("address.country", &["country", "country code"]),
-    ("address.lat", &["lat", "latitude"]),
-    ("address.lon", &["lon", "lng", "long", "longitude"]),
-    ("recipient.name", &["name", "recipient", "recipient name", "customer", "customer name", "contact", "nom"]),
-    ("recipient.phone", &["phone", "telephone", "tel", "mobile", "phone number"]),
-    ("recipient.email", &["email", "e mail", "mail", "email address"]),
-    ("window_start", &["window start", "time window start", "start", "from", "earliest", "tw start"]),
-    ("window_end", &["window end", "time window end", "end", "to", "latest", "tw end"]),
-    ("service_time_s", &["service time", "service time s", "service s", "service", "duration"]),
-    ("service_time_min", &["service time min", "service min", "service minutes"]),
-    ("weight_kg", &["weight", "weight kg", "kg"]),
-    ("volume_l", &["volume", "volume l", "litres", "liters"]),
-    ("items", &["items", "quantity", "qty", "parcels", "packages"]),
-    ("instructions", &["notes", "note", "instructions", "comments", "comment"]),
-    ("barcode", &["barcode", "bar code", "ean"]),
-];
+pub use doorstep_domain::csv_columns::FIELDS;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CsvOptions {
@@ -85,22 +61,13 @@ fn mapping_error(message: String) -> Error {
     Error::Invalid(ValidationErrors(vec![FieldError { path: "mapping".into(), code: codes::INVALID_FORMAT.into(), message }]))
 }
 
-fn normalise(header: &str) -> String {
-    header
-        .to_lowercase()
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Which column fills each field.
 fn resolve_columns(headers: &[String], mapping: &[(String, String)]) -> Result<BTreeMap<&'static str, usize>> {
     let mut columns = BTreeMap::new();
     let mut errors = Vec::new();
-    for (field, names) in FIELDS {
+    for (field, _) in FIELDS {
         if let Some((_, header)) = mapping.iter().find(|(f, _)| f == field) {
-            match headers.iter().position(|h| normalise(h) == normalise(header)) {
+            match column_named(header, headers) {
                 Some(i) => {
                     columns.insert(*field, i);
                 }
@@ -110,11 +77,11 @@ fn resolve_columns(headers: &[String], mapping: &[(String, String)]) -> Result<B
                     message: format!("the file has no column {header:?} (for {field})"),
                 }),
             }
-        } else if let Some(i) = headers.iter().position(|h| names.contains(&normalise(h).as_str())) {
+        } else if let Some(i) = recognised_column(field, headers) {
             columns.insert(*field, i);
         }
     }
-    for required in ["address.line1", "address.postcode", "address.city", "recipient.name"] {
+    for &required in REQUIRED {
         if !columns.contains_key(required) {
             errors.push(FieldError {
                 path: "mapping".into(),
