@@ -1,9 +1,10 @@
 use yew::prelude::*;
 use yew_router::prelude::*;
 
-use crate::pages::{DispatcherPage, DriverPage, LoginPage, NotFoundPage, ReportsPage, TrackingPage};
+use crate::pages::{DispatcherPage, DriverPage, LivePage, LoginPage, NotFoundPage, ReportsPage};
 
-/// Every URL the app answers. The server falls back to `index.html` for these.
+/// Every URL the app answers. The server falls back to `index.html` for these;
+/// the customer tracking page (`/t/{token}`) is a separate bundle, `frontend/track`.
 #[derive(Clone, Debug, PartialEq, Eq, Routable)]
 pub enum Route {
     #[at("/")]
@@ -16,8 +17,9 @@ pub enum Route {
     /// The dispatcher's reports.
     #[at("/reports")]
     Reports,
-    #[at("/t/:token")]
-    Tracking { token: String },
+    /// Today's routes as they are driven.
+    #[at("/live")]
+    Live,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -29,7 +31,7 @@ pub fn switch(route: Route) -> Html {
         Route::Login => html! { <LoginPage /> },
         Route::Driver => html! { <DriverPage /> },
         Route::Reports => html! { <ReportsPage /> },
-        Route::Tracking { token } => html! { <TrackingPage {token} /> },
+        Route::Live => html! { <LivePage /> },
         Route::NotFound => html! { <NotFoundPage /> },
     }
 }

@@ -4,7 +4,7 @@
 /// The order fields a column can fill, with the headers recognised for each
 /// (compared lower case, punctuation as spaces).
 pub const FIELDS: &[(&str, &[&str])] = &[
-    ("external_ref", &["reference", "ref", "external ref", "external reference", "order ref", "order reference", "order number", "order id"]),
+    ("external_ref", &["reference", "ref", "external ref", "external reference", "order ref", "order reference", "order number", "order id", "order", "order no", "commande"]),
     ("kind", &["kind", "type", "order type"]),
     ("depot_id", &["depot", "depot id"]),
     ("address.line1", &["address", "street", "address line 1", "address1", "line1", "street address"]),
@@ -14,7 +14,7 @@ pub const FIELDS: &[(&str, &[&str])] = &[
     ("address.country", &["country", "country code"]),
     ("address.lat", &["lat", "latitude"]),
     ("address.lon", &["lon", "lng", "long", "longitude"]),
-    ("recipient.name", &["name", "recipient", "recipient name", "customer", "customer name", "contact", "nom"]),
+    ("recipient.name", &["name", "recipient", "recipient name", "customer", "customer name", "client", "client name", "contact", "nom", "destinataire"]),
     ("recipient.phone", &["phone", "telephone", "tel", "mobile", "phone number"]),
     ("recipient.email", &["email", "e mail", "mail", "email address"]),
     ("window_start", &["window start", "time window start", "start", "from", "earliest", "tw start"]),

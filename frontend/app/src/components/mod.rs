@@ -9,3 +9,5 @@ pub use progress_chart::ProgressChart;
 pub mod signature_pad;
 pub use signature_pad::SignaturePad;
 pub use chart::{Chart, ChartKind, Series};
+pub mod import_orders;
+pub use import_orders::ImportOrders;

@@ -16,7 +16,7 @@ use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
-use crate::components::{MapDot, MapMarker, MapRoute, MapStop, MapView, OrdersTable, ProgressChart};
+use crate::components::{ImportOrders, MapDot, MapMarker, MapRoute, MapStop, MapView, OrdersTable, ProgressChart};
 use crate::routes::Route;
 use crate::services::api::{self, Business};
 use crate::services::config::use_client_config;
@@ -195,6 +195,7 @@ pub fn dispatcher_page() -> Html {
     let loading = use_state(|| Loading::Pending);
     let planner = use_reducer(Planner::default);
     let budget_s = use_state(|| 10u64);
+    let importing = use_state(|| false);
     let run: Rc<RefCell<Option<SolverRun>>> = use_mut_ref(|| None);
 
     {
@@ -312,6 +313,22 @@ pub fn dispatcher_page() -> Html {
             }
         })
     };
+    let on_import_toggle = {
+        let importing = importing.clone();
+        Callback::from(move |_: MouseEvent| importing.set(!*importing))
+    };
+    let on_import_close = {
+        let importing = importing.clone();
+        Callback::from(move |()| importing.set(false))
+    };
+    let on_orders_changed = {
+        let (token, loading) = (token.clone(), loading.clone());
+        Callback::from(move |()| {
+            if let Some(t) = (*token).clone() {
+                start_loading(t, loading.clone());
+            }
+        })
+    };
     let on_sign_out = {
         let loading = loading.clone();
         Callback::from(move |_| {
@@ -333,6 +350,7 @@ pub fn dispatcher_page() -> Html {
             <header class="topbar">
                 <h1>{"Doorstep"}</h1>
                 <span class="topbar-subtitle">{ config.org_name.clone().unwrap_or_else(|| "Dispatch".into()) }</span>
+                <Link<Route> to={Route::Live} classes="link-button">{"Live"}</Link<Route>>
                 <Link<Route> to={Route::Reports} classes="link-button">{"Reports"}</Link<Route>>
                 <button type="button" class="link-button" onclick={on_sign_out}>{"Sign out"}</button>
             </header>
@@ -347,6 +365,12 @@ pub fn dispatcher_page() -> Html {
                     } }
                     if let Some(d) = day.as_ref() {
                         <p data-testid="day-summary">{ format!("{} orders, {} to plan, {} vehicles", d.orders.len(), plannable, d.business.vehicles.iter().filter(|v| v.active).count()) }</p>
+                        <button type="button" data-testid="import-open" aria-expanded={importing.to_string()} onclick={on_import_toggle} disabled={running}>{"Import orders…"}</button>
+                        if *importing {
+                            if let Some(t) = (*token).clone() {
+                                <ImportOrders token={t} date={d.date} offset={d.offset} on_changed={on_orders_changed} on_close={on_import_close} />
+                            }
+                        }
                         <div class="plan-controls">
                             <label>{"Time budget "}
                                 <select data-testid="budget" onchange={on_budget} disabled={running}>

@@ -75,6 +75,16 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(token: &str, path: &str, bo
     read(request.send().await.map_err(network_error)?).await
 }
 
+/// The largest CSV the import endpoint takes.
+pub const MAX_CSV_BYTES: u32 = 5 * 1024 * 1024;
+
+/// A POST the server replays instead of repeating when the key comes again
+/// (a double click, a retry after a dropped connection).
+pub async fn post_idempotent<B: Serialize, T: DeserializeOwned>(token: &str, path: &str, body: &B, key: &str) -> Result<T, ApiError> {
+    let request = authorised(Request::post(path), token).header("Idempotency-Key", key).json(body).map_err(network_error)?;
+    read(request.send().await.map_err(network_error)?).await
+}
+
 pub async fn login(email: &str, password: &str) -> Result<TokenResponse, ApiError> {
     let body = LoginRequest { email: email.to_owned(), password: password.to_owned() };
     let request = Request::post("/api/auth/login").json(&body).map_err(network_error)?;
