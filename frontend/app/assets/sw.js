@@ -23,6 +23,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   // The API is never cached here: the app keeps its own copy of the route in IndexedDB.
   if (url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
+  // Customer tracking pages are a separate, live page: never the app's shell.
+  if (url.pathname.startsWith("/t/") || url.pathname.startsWith("/track")) return;
   if (request.mode === "navigate") {
     // Network first so a new deployment shows at once; the cached shell when offline.
     event.respondWith(fetch(request).catch(() => caches.open(CACHE).then((cache) => cache.match("/index.html"))));
