@@ -55,6 +55,10 @@ pub struct SolveArgs {
     objective: ObjectiveArg,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
+    /// Print every progress report to stderr as one JSON line (iteration, elapsed_ms,
+    /// best_cost, unassigned, vehicles, distance, improved), e.g. for benchmarks.
+    #[arg(long)]
+    progress_log: bool,
 }
 
 /// The documented `--output json` shape: exactly one object on stdout.
@@ -68,6 +72,8 @@ struct JsonReport {
     unassigned: Vec<JsonUnassigned>,
     iterations: u64,
     elapsed_ms: u64,
+    /// Peak resident memory of this process (VmHWM, KiB); null where /proc is missing.
+    peak_rss_kib: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,6 +103,11 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
     let mut bar = ProgressBar::new(std::io::stderr().is_terminal(), &config);
     let solution = solve(&problem, &config, &clock, &mut |p| {
         bar.draw(p);
+        if args.progress_log
+            && let Ok(line) = serde_json::to_string(p)
+        {
+            eprintln!("{line}");
+        }
         Control::Continue
     })
     .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
@@ -175,7 +186,15 @@ fn json_report(solution: &Solution, elapsed_ms: u64, numeric_ids: bool) -> JsonR
             .collect(),
         iterations: solution.iterations,
         elapsed_ms,
+        peak_rss_kib: peak_rss_kib(),
     }
+}
+
+/// VmHWM of this process from /proc/self/status (Linux), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn print_text(solution: &Solution, elapsed_ms: u64) -> anyhow::Result<()> {
