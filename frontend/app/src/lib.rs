@@ -1,5 +1,5 @@
-//! Doorstep's web app: one Yew app with three faces (dispatcher, driver, customer
-//! tracking), chosen by the URL.
+//! Doorstep's web app: one Yew app with two faces (dispatcher with reports,
+//! driver), chosen by the URL. The customer tracking page is `frontend/track`.
 
 mod components;
 pub mod driver;

@@ -13,7 +13,8 @@ fn routes_recognise_the_three_faces_of_the_app() {
     assert_eq!(Route::recognize("/"), Some(Route::Dispatcher));
     assert_eq!(Route::recognize("/driver"), Some(Route::Driver));
     assert_eq!(Route::recognize("/login"), Some(Route::Login));
-    assert_eq!(Route::recognize("/t/abc123"), Some(Route::Tracking { token: "abc123".into() }));
+    // The customer tracking page is its own bundle (frontend/track), not a route of this app.
+    assert_eq!(Route::recognize("/t/abc123"), Some(Route::NotFound));
     assert_eq!(Route::recognize("/no/such/page"), Some(Route::NotFound));
 }
 

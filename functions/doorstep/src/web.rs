@@ -11,7 +11,8 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The whole site: API routes first, then static files, then the app's
-/// `index.html` for client-side routes such as `/driver` and `/t/{token}`.
+/// `index.html` for client-side routes such as `/driver`, and the tracking
+/// page's `track.html` for `/t/{token}`.
 ///
 /// Every response is cross-origin isolated (COOP same-origin + COEP
 /// credentialless) so the optimizer can use threads, while OSM tiles still load.
@@ -35,20 +36,28 @@ pub fn site(api: Router, web_dir: &Path) -> Router {
         ))
 }
 
-/// Client-side routes get `index.html`; a missing file (a path with an
-/// extension) is a plain 404 rather than HTML that would confuse the browser.
+/// The page a client-side route gets: the customer tracking page
+/// (`/t/{token}`) has its own small bundle; every other route is the app.
+fn shell_file(path: &str) -> &'static str {
+    if path.starts_with("/t/") { "track.html" } else { "index.html" }
+}
+
+/// Client-side routes get `index.html` (or `track.html`); a missing file (a
+/// path with an extension) is a plain 404 rather than HTML that would confuse the browser.
 async fn app_shell(State(web_dir): State<PathBuf>, request: Request) -> Response {
-    let last_segment = request.uri().path().rsplit('/').next().unwrap_or("");
+    let path = request.uri().path();
+    let last_segment = path.rsplit('/').next().unwrap_or("");
     if last_segment.contains('.') {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
-    match tokio::fs::read_to_string(web_dir.join("index.html")).await {
+    let file = shell_file(path);
+    match tokio::fs::read_to_string(web_dir.join(file)).await {
         Ok(html) => ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Html(format!(
                 "<!doctype html><title>Doorstep</title><h1>The web app is not built</h1>\
-                 <p>No <code>index.html</code> in <code>{}</code>. Run <code>cargo xtask dev</code> \
+                 <p>No <code>{file}</code> in <code>{}</code>. Run <code>cargo xtask dev</code> \
                  from the Doorstep checkout, or pass <code>--web DIR</code>.</p>",
                 web_dir.display()
             )),

@@ -92,6 +92,7 @@ fn send(server: &Server, method: &str, path: &str, headers: &[&str], body: &str)
 
 fn web_dir_with_index(dir: &Path) {
     std::fs::write(dir.join("index.html"), "<!doctype html><title>Doorstep test shell</title>").expect("index");
+    std::fs::write(dir.join("track.html"), "<!doctype html><title>Tracking test shell</title>").expect("track");
     std::fs::create_dir_all(dir.join("pkg")).expect("pkg dir");
     std::fs::write(dir.join("pkg/app.js"), "export default 1;").expect("js");
 }
@@ -122,10 +123,16 @@ fn client_routes_get_the_app_shell_and_missing_files_get_404() {
     web_dir_with_index(web.path());
     let server = start(data.path(), web.path(), &[]);
 
-    for path in ["/", "/driver", "/t/0123456789abcdef"] {
+    for path in ["/", "/driver", "/reports"] {
         let reply = check(&server, path);
         assert_eq!(reply.status, 200, "{path}");
         assert!(reply.body.contains("Doorstep test shell"), "{path}: {}", reply.body);
+    }
+    // The customer tracking page is its own small bundle.
+    for path in ["/t/0123456789abcdef", "/t/0123456789abcdef/"] {
+        let reply = check(&server, path);
+        assert_eq!(reply.status, 200, "{path}");
+        assert!(reply.body.contains("Tracking test shell"), "{path}: {}", reply.body);
     }
     assert_eq!(check(&server, "/pkg/missing.js").status, 404);
     assert!(check(&server, "/pkg/app.js").body.contains("export default"));

@@ -2,7 +2,8 @@
 //! wasm-bindgen → wasm-opt (npm binaryen, the only one that reads current Rust
 //! wasm) → static files and Leaflet vendored from npm. The optimizer
 //! (`doorstep-solver-wasm`) is built the same way into `target/site/solver/`
-//! for the Web Worker (`assets/solver-worker.js`).
+//! for the Web Worker (`assets/solver-worker.js`), and the customer tracking
+//! page (`doorstep-track`) into `track.html` + `track/`.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -54,6 +55,7 @@ pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
         .arg(&wasm))?;
     let bindgen_wasm = pkg.join("doorstep_app_bg.wasm");
     wasm_opt(root, "-Oz", &[], &bindgen_wasm)?;
+    let track_wasm = build_track(root, &out)?;
     let solver_wasm = build_solver(root, &out.join("solver"))?;
     let threaded_wasm = crate::web_threads::build(root, &out.join("solver-mt"))?;
 
@@ -73,12 +75,73 @@ pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
         js_gz / 1024,
         solver_gz / 1024
     );
+    println!(
+        "Tracking page built (track.html, track/): wasm {} KB gzipped, glue JS {} KB gzipped",
+        gzipped_size(&track_wasm)? / 1024,
+        gzipped_size(&out.join("track/doorstep_track.js"))? / 1024
+    );
     match &threaded_wasm {
         Some(wasm) => println!("Threaded solver wasm {} KB gzipped (solver-mt/)", gzipped_size(wasm)? / 1024),
         None => println!("Threaded solver: not built (nightly Rust missing)"),
     }
     println!("Service worker cache {cache}");
     Ok(out)
+}
+
+/// Only the customer tracking page (`cargo xtask build-track`): its bundle,
+/// Leaflet and the icon, without the dispatcher app or the optimizer.
+pub fn build_track_only(root: &Path) -> anyhow::Result<PathBuf> {
+    let out = web_dir(root);
+    let wasm = build_track(root, &out)?;
+    vendor_leaflet(root, &out)?;
+    std::fs::copy(root.join("frontend/app/assets/icon.svg"), out.join("icon.svg")).context("copy icon.svg")?;
+    println!(
+        "Tracking page built in {} (wasm {} KB gzipped, glue JS {} KB gzipped)",
+        out.display(),
+        gzipped_size(&wasm)? / 1024,
+        gzipped_size(&out.join("track/doorstep_track.js"))? / 1024
+    );
+    Ok(out)
+}
+
+/// The customer tracking page (`/t/{token}`, served as `track.html`): a
+/// bundle of its own in `track/`, so a customer's phone never downloads the
+/// dispatcher app, its charts or the optimizer.
+fn build_track(root: &Path, out: &Path) -> anyhow::Result<PathBuf> {
+    let dir = out.join("track");
+    std::fs::create_dir_all(&dir)?;
+    run(cargo(root).args([
+        "build",
+        "--package",
+        "doorstep-track",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "web",
+    ]))?;
+    let wasm = root.join("target/wasm32-unknown-unknown/web/doorstep_track.wasm");
+    run(Command::new(tools::wasm_bindgen_bin())
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(&dir)
+        .arg(&wasm))?;
+    let bindgen_wasm = dir.join("doorstep_track_bg.wasm");
+    // The domain crate depends on the optimizer (planning); the linker must
+    // have dropped all of it. cargo's output still names every function.
+    let bytes = std::fs::read(&wasm).with_context(|| format!("read {}", wasm.display()))?;
+    if !contains(&bytes, b"doorstep_track") {
+        anyhow::bail!("{} has no symbol names: cannot check that it is free of optimizer code", wasm.display());
+    }
+    if contains(&bytes, b"doorstep_optimizer") {
+        anyhow::bail!("the tracking page's wasm contains optimizer code (doorstep_optimizer symbols): it must stay small");
+    }
+    wasm_opt(root, "-Oz", &[], &bindgen_wasm)?;
+    std::fs::copy(root.join("frontend/track/track.html"), out.join("track.html")).context("copy track.html")?;
+    Ok(bindgen_wasm)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// The PNG icons Chromium wants for installing the PWA (192 and 512 px),

@@ -523,6 +523,8 @@ pub fn demo_business(date: Date, utc_offset: UtcOffset) -> DemoBusiness {
             version: 1,
             created_at,
             updated_at: created_at,
+            customer_note: None,
+            rating: None,
         });
     }
 

@@ -11,6 +11,7 @@ use crate::lifecycle::{IllegalTransition, OrderEvent, OrderState, OrderStatus, t
 use crate::load::Load;
 use crate::org::check_service_time;
 use crate::time::{TimeWindow, rfc3339, validate_windows};
+use crate::tracking::{CustomerNote, CustomerRating};
 use crate::validation::{Path, Report, Validate, ValidationErrors, codes};
 use crate::vehicle::validate_skills;
 
@@ -190,6 +191,12 @@ pub struct Order {
     pub created_at: OffsetDateTime,
     #[serde(with = "rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Left by the customer on the tracking page, for the driver.
+    #[serde(default)]
+    pub customer_note: Option<CustomerNote>,
+    /// The customer's rating of the delivery, from the tracking page.
+    #[serde(default)]
+    pub rating: Option<CustomerRating>,
 }
 
 /// Borrowed view of the fields [`NewOrder`] and [`Order`] share, so both
@@ -339,6 +346,8 @@ impl Order {
             version: 1,
             created_at,
             updated_at: created_at,
+            customer_note: None,
+            rating: None,
         }
     }
 

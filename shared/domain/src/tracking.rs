@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use crate::geo::LatLon;
 use crate::ids::{DriverId, OrderId, PlanId, RouteId, StopId};
 use crate::lifecycle::OrderState;
+use crate::pod::PublicPod;
 use crate::time::{TimeWindow, rfc3339};
 use crate::validation::{Path, Report, Validate};
 
@@ -334,20 +335,122 @@ pub struct TimelineStep {
     pub at: Option<OffsetDateTime>,
 }
 
-/// What the customer sees of a proof of delivery once delivered. Filled in
-/// by the proof-of-delivery read (the POD function); `None` until then.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PublicProof {
+/// Longest delivery instructions a customer may leave, in characters.
+pub const MAX_NOTE_INSTRUCTIONS_CHARS: usize = 500;
+/// Longest safe-place description, in characters.
+pub const MAX_NOTE_SAFE_PLACE_CHARS: usize = 200;
+/// Longest rating comment, in characters.
+pub const MAX_RATING_COMMENT_CHARS: usize = 1000;
+/// Code of a note sent once the order is delivered, failed or cancelled.
+pub const TOO_LATE: &str = "too_late";
+/// Code of a rating sent before the order is delivered or failed.
+pub const NOT_DELIVERED_YET: &str = "not_delivered_yet";
+/// Code of text holding control characters (other than newlines).
+pub const CONTROL_CHARACTERS: &str = "control_characters";
+
+/// What the customer told the driver through the tracking page. Stored on
+/// the order; both parts trimmed, a blank part is `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CustomerNote {
+    #[serde(default)]
+    pub instructions: Option<String>,
+    #[serde(default)]
+    pub safe_place: Option<String>,
+}
+
+/// Body of `PUT /api/track/{token}/note`. Replaces the whole note; an
+/// absent or blank part clears it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetCustomerNote {
+    #[serde(default)]
+    pub instructions: Option<String>,
+    #[serde(default)]
+    pub safe_place: Option<String>,
+}
+
+impl SetCustomerNote {
+    /// The note as stored (`None` when both parts are blank), or every
+    /// problem found, naming `instructions` / `safe_place`.
+    pub fn to_note(&self) -> Result<Option<CustomerNote>, crate::ValidationErrors> {
+        let mut report = Report::new();
+        let instructions = customer_text(&mut report, "instructions", self.instructions.as_deref(), MAX_NOTE_INSTRUCTIONS_CHARS, true);
+        let safe_place = customer_text(&mut report, "safe_place", self.safe_place.as_deref(), MAX_NOTE_SAFE_PLACE_CHARS, true);
+        report.finish()?;
+        let note = CustomerNote { instructions, safe_place };
+        Ok((note != CustomerNote::default()).then_some(note))
+    }
+}
+
+/// A customer's rating of the delivery, from the tracking page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerRating {
+    /// 1 to 5.
+    pub stars: u8,
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// When the server received it.
     #[serde(with = "rfc3339")]
-    pub delivered_at: OffsetDateTime,
-    /// Who took the parcel, as typed by the driver.
+    pub at: OffsetDateTime,
+}
+
+/// Body of `PUT /api/track/{token}/rating`. A new rating replaces the old.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateDelivery {
+    pub stars: u8,
     #[serde(default)]
-    pub received_by: Option<String>,
-    /// Short-lived links to the photos.
-    #[serde(default)]
-    pub photo_urls: Vec<String>,
-    #[serde(default)]
-    pub signed: bool,
+    pub comment: Option<String>,
+}
+
+impl RateDelivery {
+    /// The rating as stored, dated `at`, or every problem found, naming
+    /// `stars` / `comment`.
+    pub fn to_rating(&self, at: OffsetDateTime) -> Result<CustomerRating, crate::ValidationErrors> {
+        let mut report = Report::new();
+        if !(1..=5).contains(&self.stars) {
+            report.push(&Path::root().field("stars"), crate::validation::codes::OUT_OF_RANGE, format!("is {}; must be 1 to 5", self.stars));
+        }
+        let comment = customer_text(&mut report, "comment", self.comment.as_deref(), MAX_RATING_COMMENT_CHARS, true);
+        report.finish()?;
+        Ok(CustomerRating { stars: self.stars, comment, at })
+    }
+}
+
+/// Customer-typed text: `\r\n` becomes `\n`, trimmed, blank is `None`;
+/// too long or holding other control characters is reported under `field`.
+fn customer_text(report: &mut Report, field: &str, value: Option<&str>, max: usize, newlines: bool) -> Option<String> {
+    let path = Path::root().field(field);
+    let text = value?.replace("\r\n", "\n");
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if text.chars().any(|c| c.is_control() && !(newlines && c == '\n')) {
+        report.push(&path, CONTROL_CHARACTERS, "must not contain control characters (newlines are fine)");
+    }
+    report.max_len(&path, text, max);
+    Some(text.to_owned())
+}
+
+/// What a customer is told about a failed attempt: a plain, friendly
+/// sentence per reason, never the driver's own note.
+pub fn failure_reason_for_customer(reason: crate::lifecycle::FailureReason) -> &'static str {
+    use crate::lifecycle::FailureReason as R;
+    match reason {
+        R::RecipientAbsent => "We could not find anyone to receive the parcel.",
+        R::RecipientRefused => "The delivery was refused at the address.",
+        R::WrongAddress => "We could not find the address.",
+        R::AddressInaccessible => "We could not get to the address.",
+        R::BusinessClosed => "The business was closed.",
+        R::NoSafePlace => "There was no safe place to leave the parcel.",
+        R::DamagedParcel => "The parcel was damaged, so we did not leave it.",
+        R::MissingParcel => "The parcel was not on the vehicle.",
+        R::PaymentNotAvailable => "Payment on delivery was not possible.",
+        R::OutOfTime => "We ran out of time today.",
+        R::VehicleProblem => "Our vehicle had a problem.",
+        R::Other => "We could not complete the delivery.",
+    }
 }
 
 /// What the public tracking page shows. Deliberately minimal: no driver
@@ -377,9 +480,25 @@ pub struct TrackingView {
     /// The steps the customer cares about, oldest first.
     #[serde(default)]
     pub timeline: Vec<TimelineStep>,
-    /// After delivery: the proof, as far as the customer may see it.
+    /// After delivery: the proof, as far as the organisation lets the
+    /// customer see it (photo URLs are short-lived and need no login).
     #[serde(default)]
-    pub pod: Option<PublicProof>,
+    pub pod: Option<PublicPod>,
+    /// What the customer told the driver, if anything.
+    #[serde(default)]
+    pub customer_note: Option<CustomerNote>,
+    /// Whether `PUT .../note` is accepted now (the order is not final).
+    #[serde(default)]
+    pub can_leave_note: bool,
+    /// The customer's rating, if given.
+    #[serde(default)]
+    pub rating: Option<CustomerRating>,
+    /// Whether `PUT .../rating` is accepted now (delivered or failed).
+    #[serde(default)]
+    pub can_rate: bool,
+    /// When failed: why, in words for the customer (no driver notes).
+    #[serde(default)]
+    pub failure_reason: Option<String>,
 }
 
 /// An arrival estimate widened into a window the customer can rely on:
@@ -533,5 +652,36 @@ mod tests {
         p.accuracy_m = None;
         p.lat = 45.80;
         assert!(!is_nearby(&p, dest, 500.0));
+    }
+
+    #[test]
+    fn a_customer_note_is_trimmed_and_blank_parts_are_dropped() {
+        let body = SetCustomerNote { instructions: Some(" Ring twice\r\nthen wait ".into()), safe_place: Some("   ".into()) };
+        let note = body.to_note().unwrap().unwrap();
+        assert_eq!(note, CustomerNote { instructions: Some("Ring twice\nthen wait".into()), safe_place: None });
+        assert_eq!(SetCustomerNote::default().to_note().unwrap(), None, "nothing left: no note");
+    }
+
+    #[test]
+    fn a_bad_customer_note_names_each_field() {
+        let body = SetCustomerNote { instructions: Some("a".repeat(501)), safe_place: Some("gate\u{1b}[31m".into()) };
+        let e = body.to_note().unwrap_err();
+        assert_eq!(e.paths(), ["instructions", "safe_place"]);
+        assert!(e.has("safe_place", CONTROL_CHARACTERS));
+        let fits = SetCustomerNote { instructions: Some("é".repeat(500)), safe_place: Some("b".repeat(200)) };
+        assert!(fits.to_note().is_ok(), "limits count characters, not bytes");
+    }
+
+    #[test]
+    fn a_rating_needs_one_to_five_stars_and_a_short_comment() {
+        let at = datetime!(2024-03-15 9:00 +1);
+        for stars in [0, 6, 255] {
+            let e = RateDelivery { stars, comment: None }.to_rating(at).unwrap_err();
+            assert_eq!(e.paths(), ["stars"], "{stars}");
+        }
+        let e = RateDelivery { stars: 3, comment: Some("c".repeat(1001)) }.to_rating(at).unwrap_err();
+        assert_eq!(e.paths(), ["comment"]);
+        let r = RateDelivery { stars: 5, comment: Some(" Great \n".into()) }.to_rating(at).unwrap();
+        assert_eq!(r, CustomerRating { stars: 5, comment: Some("Great".into()), at });
     }
 }

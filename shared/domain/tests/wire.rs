@@ -17,7 +17,9 @@ use doorstep_domain::plan::{Plan, PlanStatus, Route, RouteTotals, Stop, StopKind
 use doorstep_domain::pod::{
     CashCollected, GeoTag, PaymentMethod, PhotoRef, ProofOfDelivery, Signature,
 };
-use doorstep_domain::tracking::{PingBatch, TrackingPing, TrackingView, eta_window};
+use doorstep_domain::tracking::{
+    CustomerNote, PingBatch, TrackingPing, TrackingView, eta_window,
+};
 use doorstep_domain::vehicle::NewVehicle;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -177,6 +179,14 @@ fn every_entity_round_trips() {
         updated_at: datetime!(2024-03-15 9:58:30 +1),
         timeline: vec![doorstep_domain::tracking::TimelineStep { state: OrderState::Dispatched, at: Some(datetime!(2024-03-15 7:30 +1)) }],
         pod: None,
+        customer_note: Some(CustomerNote {
+            instructions: Some("Ring twice".into()),
+            safe_place: None,
+        }),
+        can_leave_note: true,
+        rating: None,
+        can_rate: false,
+        failure_reason: None,
     });
 }
 

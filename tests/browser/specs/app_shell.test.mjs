@@ -1,4 +1,4 @@
-// The three faces of the app load from a real `doorstep serve`, each with a live
+// The app's faces load from a real `doorstep serve`, each with a live
 // Leaflet map, cross-origin isolated (so the optimizer can use threads), and
 // without console errors.
 import assert from "node:assert/strict";
@@ -24,7 +24,7 @@ const ROUTES = [
   // The dispatcher's page needs a signed-in dispatcher: the app sends visitors to /login first.
   { name: "dispatcher", path: "/", page: "dispatcher", heading: "Doorstep", signIn: true },
   { name: "driver", path: "/driver", page: "driver", heading: "Doorstep Driver" },
-  { name: "tracking", path: "/t/3f2a9c1e7b5d4a60", page: "tracking", heading: "Your delivery" },
+  // The customer tracking page (/t/{token}) is a bundle of its own: specs/tracking_page.test.mjs.
 ];
 
 for (const route of ROUTES) {

@@ -53,7 +53,7 @@ export async function publishDemoPlan(baseUrl, token) {
   }
   const plan = await api(baseUrl, token, "POST", "/api/plans", { depot_id: depots[0].id, date, routes });
   const published = await api(baseUrl, token, "POST", `/api/plans/${plan.id}/publish`, { version: plan.version });
-  return { plan: published.plan, date, org, orders };
+  return { plan: published.plan, tracking: published.tracking, date, org, orders };
 }
 
 /// A one-time sign-in link for the driver, as the dispatcher would send it.

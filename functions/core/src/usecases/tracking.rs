@@ -12,9 +12,10 @@ use doorstep_domain::plan::StopKind;
 use doorstep_domain::planning::TravelSettings;
 use doorstep_domain::reports::DeliveryEvent;
 use doorstep_domain::time::TimeWindow;
+use doorstep_domain::lifecycle::OrderStatus;
 use doorstep_domain::tracking::{
-    DriverPosition, MAX_PINGS_PER_BATCH, OrderStarted, PingBatch, PingBatchResult, PingOutcome, PingResult, RouteProgress, StopEta,
-    StoredPing, TimelineStep, TrackingView, eta_window, is_nearby,
+    DriverPosition, MAX_PINGS_PER_BATCH, OrderStarted, PingBatch, PingBatchResult, PingOutcome, PingResult, RateDelivery, RouteProgress,
+    SetCustomerNote, StopEta, StoredPing, TimelineStep, TrackingView, eta_window, failure_reason_for_customer, is_nearby,
 };
 use doorstep_domain::validation::{FieldError, codes};
 use doorstep_domain::{DriverId, Order, OrderId, OrderState, Organisation, OrgId, Plan, PlanId, Route, RouteId, Stop, ValidationErrors};
@@ -22,8 +23,11 @@ use time::{Duration, OffsetDateTime};
 
 use crate::crypto::sha256_hex;
 use crate::error::{Error, Result};
-use crate::ports::{Clock, OutboxEntry, PingWrite, PlanFilter, Principal, ReportStore, Store, StoreError, TrackingStore};
-use crate::usecases::auth::require;
+use crate::ports::{
+    BlobStore, Clock, OutboxEntry, PingWrite, PlanFilter, PodStore, Principal, ReportStore, Store, StoreError, TrackingLink, TrackingStore,
+};
+use crate::usecases::auth::{RateLimits, require};
+use crate::usecases::pod::public_pod;
 use crate::usecases::plans::DISPATCH_ETA_HALF_WIDTH_S;
 
 /// Environment variable: days pings (and latest positions) are kept.
@@ -405,28 +409,213 @@ pub async fn route_progress(deps: TrackingDeps<'_>, principal: &Principal, route
         .ok_or_else(|| Error::NotFound { what: "route progress", id: route.to_string() })
 }
 
+/// Where the customer's page finds the proof of delivery; without it the
+/// view simply carries no proof.
+#[derive(Clone, Copy)]
+pub struct ProofPorts<'a> {
+    pub pods: &'a dyn PodStore,
+    pub blobs: &'a dyn BlobStore,
+}
+
+/// What the customer's page (read and writes) needs.
+#[derive(Clone, Copy)]
+pub struct CustomerDeps<'a> {
+    pub tracking: TrackingDeps<'a>,
+    pub proof: Option<ProofPorts<'a>>,
+    /// Writes per link and per client address in one window: `per_client`
+    /// of each in `window_s` (the sign-in limits' budget per address).
+    pub limits: RateLimits,
+}
+
+/// How a customer's write ended, short of a failure.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CustomerWrite {
+    /// Stored; the view as it is now.
+    Saved(TrackingView),
+    /// The link leads nowhere (unknown, expired, malformed).
+    UnknownLink,
+    /// A note for an order that is already delivered, failed or cancelled.
+    TooLate { state: OrderState },
+    /// A rating before the order was delivered or failed.
+    NotDeliveredYet { state: OrderState },
+    /// Too many writes through this link or from this address.
+    RateLimited { retry_after_s: u64 },
+}
+
 /// The customer's view behind a tracking token, or `None` when the token is
-/// unknown or expired: both look the same to the caller. The token is
+/// unknown or expired: both look the same to the caller. Carries no proof
+/// of delivery (see [`customer_view`]).
+pub async fn public_view(deps: TrackingDeps<'_>, token: &str) -> Result<Option<TrackingView>> {
+    customer_view(deps, None, token).await
+}
+
+/// The customer's view, with the proof of delivery when `proof` is given,
+/// the order is delivered and the organisation lets customers see it.
+pub async fn customer_view(deps: TrackingDeps<'_>, proof: Option<ProofPorts<'_>>, token: &str) -> Result<Option<TrackingView>> {
+    let now = deps.clock.now();
+    let Some((link, order)) = resolve_link(deps, token, now).await? else { return Ok(None) };
+    build_view(deps, proof, &link, order, now).await
+}
+
+/// Whether the token leads to an order now (for answering a malformed
+/// body with the same 404 as any other request on an unknown link).
+pub async fn link_is_valid(deps: TrackingDeps<'_>, token: &str) -> Result<bool> {
+    Ok(resolve_link(deps, token, deps.clock.now()).await?.is_some())
+}
+
+/// Replaces the customer's note to the driver. Refused once the order is
+/// final (`TooLate`); bad text is `Error::Invalid` naming `instructions` or
+/// `safe_place`, and nothing is written.
+pub async fn set_customer_note(deps: CustomerDeps<'_>, token: &str, client: &str, body: &SetCustomerNote) -> Result<CustomerWrite> {
+    let now = deps.tracking.clock.now();
+    if let Some(retry_after_s) = count_write(deps, token, client, now).await? {
+        return Ok(CustomerWrite::RateLimited { retry_after_s });
+    }
+    let Some((link, order)) = resolve_link(deps.tracking, token, now).await? else { return Ok(CustomerWrite::UnknownLink) };
+    let note = body.to_note()?;
+    if is_final(order.state()) {
+        return Ok(CustomerWrite::TooLate { state: order.state() });
+    }
+    let write = |o: &mut Order| -> Option<CustomerWrite> {
+        if is_final(o.state()) {
+            return Some(CustomerWrite::TooLate { state: o.state() });
+        }
+        o.customer_note = note.clone();
+        None
+    };
+    let order = match update_customer_fields(deps.tracking, order, write).await? {
+        Ok(o) => o,
+        Err(refused) => return Ok(refused),
+    };
+    saved(deps, &link, order, now).await
+}
+
+/// Records (or replaces) the customer's rating of a delivered or failed
+/// order, and folds it into the reports of the delivery's day and driver.
+/// Before that, `NotDeliveredYet`; bad input is `Error::Invalid` naming
+/// `stars` or `comment`.
+pub async fn rate_delivery(deps: CustomerDeps<'_>, token: &str, client: &str, body: &RateDelivery) -> Result<CustomerWrite> {
+    let now = deps.tracking.clock.now();
+    if let Some(retry_after_s) = count_write(deps, token, client, now).await? {
+        return Ok(CustomerWrite::RateLimited { retry_after_s });
+    }
+    let Some((link, order)) = resolve_link(deps.tracking, token, now).await? else { return Ok(CustomerWrite::UnknownLink) };
+    let rating = body.to_rating(now)?;
+    if !can_rate(order.state()) {
+        return Ok(CustomerWrite::NotDeliveredYet { state: order.state() });
+    }
+    let write = |o: &mut Order| -> Option<CustomerWrite> {
+        if !can_rate(o.state()) {
+            return Some(CustomerWrite::NotDeliveredYet { state: o.state() });
+        }
+        o.rating = Some(rating.clone());
+        None
+    };
+    let order = match update_customer_fields(deps.tracking, order, write).await? {
+        Ok(o) => o,
+        Err(refused) => return Ok(refused),
+    };
+    // The rating counts on the delivery's day, for its driver.
+    let org = &link.org_id;
+    match deps.tracking.store.get_plan(org, &link.plan_id).await {
+        Ok(plan) => {
+            let driver = plan.stops().find(|(_, s)| s.id == link.stop_id).and_then(|(route, _)| route.driver_id.clone());
+            if let Some(driver) = driver {
+                let event = DeliveryEvent::Rated { order_id: order.id.clone(), stars: rating.stars };
+                crate::usecases::reports::record_after_commit(deps.tracking.reports, org, &driver, plan.date, &[event]).await;
+            }
+        }
+        Err(e) => tracing::warn!(%org, order = %order.id, error = %e, "rating stored but its plan is unreadable; not in the reports"),
+    }
+    saved(deps, &link, order, now).await
+}
+
+fn is_final(state: OrderState) -> bool {
+    matches!(state, OrderState::Delivered | OrderState::Failed | OrderState::Cancelled)
+}
+
+fn can_rate(state: OrderState) -> bool {
+    matches!(state, OrderState::Delivered | OrderState::Failed)
+}
+
+async fn saved(deps: CustomerDeps<'_>, link: &TrackingLink, order: Order, now: OffsetDateTime) -> Result<CustomerWrite> {
+    Ok(match build_view(deps.tracking, deps.proof, link, order, now).await? {
+        Some(view) => CustomerWrite::Saved(view),
+        None => CustomerWrite::UnknownLink,
+    })
+}
+
+/// Applies `change` to the order and writes it with the version read; on a
+/// version conflict (a driver or dispatcher wrote meanwhile) it re-reads and
+/// tries once more. `change` may refuse (returning the answer) after a
+/// re-read shows the order moved on. Only the version moves: `updated_at`
+/// dates state changes (the timeline, the link's end), which these are not.
+async fn update_customer_fields(
+    deps: TrackingDeps<'_>,
+    mut order: Order,
+    change: impl Fn(&mut Order) -> Option<CustomerWrite>,
+) -> Result<std::result::Result<Order, CustomerWrite>> {
+    for attempt in 0..2 {
+        let expected = order.version;
+        let mut next = order.clone();
+        if let Some(refused) = change(&mut next) {
+            return Ok(Err(refused));
+        }
+        next.version = expected + 1;
+        match deps.store.update_order(&next, expected).await {
+            Ok(()) => return Ok(Ok(next)),
+            Err(StoreError::VersionConflict { .. }) if attempt == 0 => {
+                order = deps.store.get_order(&order.org_id, &order.id).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::conflict("the order kept changing while saving; please try again"))
+}
+
+/// Counts one write through `token` from `client`; `Some(retry_after_s)`
+/// once either is over its budget for the window. The token is counted by
+/// its hash whether it exists or not, so the answer says nothing about it.
+async fn count_write(deps: CustomerDeps<'_>, token: &str, client: &str, now: OffsetDateTime) -> Result<Option<u64>> {
+    let size = deps.limits.window_s.max(1);
+    let index = now.unix_timestamp().div_euclid(size);
+    let end = OffsetDateTime::from_unix_timestamp((index + 1) * size).unwrap_or(now);
+    let keys = [format!("rate:track-write:link:{}:{index}", sha256_hex(token.as_bytes())), format!("rate:track-write:client:{client}:{index}")];
+    let mut over = false;
+    for key in &keys {
+        over |= deps.tracking.store.bump_counter(key, now, end).await? > deps.limits.per_client;
+    }
+    if over {
+        tracing::warn!(client, "tracking page write limit reached");
+        return Ok(Some(u64::try_from((end - now).whole_seconds()).unwrap_or(1).max(1)));
+    }
+    Ok(None)
+}
+
+/// The link and its order, when the token leads anywhere now. The token is
 /// hashed and looked up first, whatever it is, so an unknown one costs the
 /// same as a known one up to that point. A link also ends
 /// `link_after_final` after the order was delivered, failed or cancelled.
-pub async fn public_view(deps: TrackingDeps<'_>, token: &str) -> Result<Option<TrackingView>> {
-    let now = deps.clock.now();
+async fn resolve_link(deps: TrackingDeps<'_>, token: &str, now: OffsetDateTime) -> Result<Option<(TrackingLink, Order)>> {
     let hash = sha256_hex(token.as_bytes());
     let Some(link) = deps.tracking_link(&hash, now).await? else { return Ok(None) };
-    let org = &link.org_id;
-    let order = match deps.store.get_order(org, &link.order_id).await {
+    let order = match deps.store.get_order(&link.org_id, &link.order_id).await {
         Ok(o) => o,
         Err(StoreError::NotFound { .. }) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let state = order.state();
-    let finished = matches!(state, OrderState::Delivered | OrderState::Failed | OrderState::Cancelled);
     // A final state never changes again (a failure may be reattempted, which
     // re-plans the order under a new link), so its time is `updated_at`.
-    if finished && now > order.updated_at + deps.settings.link_after_final {
+    if is_final(order.state()) && now > order.updated_at + deps.settings.link_after_final {
         return Ok(None);
     }
+    Ok(Some((link, order)))
+}
+
+async fn build_view(deps: TrackingDeps<'_>, proof: Option<ProofPorts<'_>>, link: &TrackingLink, order: Order, now: OffsetDateTime) -> Result<Option<TrackingView>> {
+    let org = &link.org_id;
+    let state = order.state();
+    let finished = is_final(state);
     let plan = match deps.store.get_plan(org, &link.plan_id).await {
         Ok(p) => p,
         Err(StoreError::NotFound { .. }) => return Ok(None),
@@ -476,6 +665,21 @@ pub async fn public_view(deps: TrackingDeps<'_>, token: &str) -> Result<Option<T
         OrderState::Cancelled => timeline.push(TimelineStep { state, at: Some(order.updated_at) }),
         _ => {}
     }
+    let pod = match (proof, state) {
+        (Some(p), OrderState::Delivered) => match public_pod(p.pods, p.blobs, now, &organisation, &order.id).await {
+            Ok(pod) => pod,
+            // The page still shows the delivery; only the proof is missing.
+            Err(e) => {
+                tracing::warn!(%org, order = %order.id, error = %e, "cannot show the proof of delivery on the tracking page");
+                None
+            }
+        },
+        _ => None,
+    };
+    let failure_reason = match &order.status {
+        OrderStatus::Failed { reason, .. } => Some(failure_reason_for_customer(*reason).to_owned()),
+        _ => None,
+    };
     let updated_at = progress.as_ref().map_or(order.updated_at, |p| p.updated_at.max(order.updated_at));
     Ok(Some(TrackingView {
         order_id: order.id.clone(),
@@ -488,7 +692,12 @@ pub async fn public_view(deps: TrackingDeps<'_>, token: &str) -> Result<Option<T
         destination: Some(stop.location),
         updated_at,
         timeline,
-        pod: None,
+        pod,
+        customer_note: order.customer_note,
+        can_leave_note: !finished,
+        rating: order.rating,
+        can_rate: can_rate(state),
+        failure_reason,
     }))
 }
 
