@@ -2,7 +2,8 @@
 //! that `serve` runs in the background, and `doorstep notify`, which drains
 //! a data directory's outbox from the command line (cron, or a second
 //! drainer next to a running server: the send ledger keeps every message to
-//! at most once).
+//! at most once). SQLite only, by design: the binary links no AWS SDK, and
+//! on AWS the notify function's schedule is the drain of last resort.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -123,6 +124,9 @@ pub async fn wake_after_writes(
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "SQLite data directories only (`doorstep serve`). DynamoDB deployments need no such command: the notify \
+function reads the table's stream and, every 5 minutes on its EventBridge schedule, drains entries pending for over a \
+minute (the same ledger, so nothing is sent twice). This binary links no AWS SDK.")]
 pub struct NotifyArgs {
     /// Directory that holds the SQLite database (as for `serve`).
     #[arg(long, default_value = ".doorstep", env = "DOORSTEP_DATA")]

@@ -206,3 +206,12 @@ async fn two_drainers_at_once_send_everything_exactly_once() {
     assert_eq!(receiver.count(), entries.len(), "one webhook per entry");
     assert_eq!(log_counts(dir.path()).len(), entries.len(), "one log line per entry");
 }
+
+#[test]
+fn the_notify_help_says_dynamodb_deployments_drain_on_the_notify_functions_schedule() {
+    let out = Command::new(env!("CARGO_BIN_EXE_doorstep")).args(["notify", "--help"]).output().expect("run doorstep notify --help");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("SQLite data directories only"), "{help}");
+    assert!(help.contains("every 5 minutes on its EventBridge schedule"), "{help}");
+}

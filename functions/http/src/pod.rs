@@ -17,7 +17,7 @@ use doorstep_core::ports::BlobError;
 use doorstep_core::usecases::orders::StoredResponse;
 use doorstep_core::usecases::pod::{self, PodDeps};
 use doorstep_domain::api::ErrorCode;
-use doorstep_domain::pod::{ArriveAtStop, CompleteStop, FailStop, MAX_PHOTO_BYTES, OrderPod, OtpStatus, StartRoute, UploadRequest, UploadTicket, VerifyOtp};
+use doorstep_domain::pod::{ArriveAtStop, CompleteStop, FailStop, MAX_PHOTO_BYTES, OrderPod, StartRoute, UploadRequest, UploadTicket, VerifyOtp};
 use doorstep_domain::{OrderId, RouteId, StopId};
 use serde::Deserialize;
 
@@ -101,13 +101,14 @@ pub async fn fail(State(state): State<AppState>, Caller(principal): Caller, Path
 }
 
 #[utoipa::path(post, path = "/api/stops/{stop_id}/otp", tag = "pod", security(("bearer" = [])),
-    params(("stop_id" = String, Path)),
+    params(("stop_id" = String, Path), ("Idempotency-Key" = String, Header, description = "Required: one per guess; a replay gets the stored answer and spends no attempt")),
     request_body(content = Object, description = "VerifyOtp {plan_id, code}"),
     responses((status = 200, description = "OtpStatus {verified, attempts_left, locked}", body = Object), crate::openapi::Errors))]
-pub async fn verify_otp(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Json<OtpStatus>, HttpError> {
+pub async fn verify_otp(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Response, HttpError> {
     let id: StopId = path_id("stop", &id)?;
+    let key = idempotency_key(&headers)?;
     let request: VerifyOtp = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
-    Ok(Json(pod::verify_otp(deps(&state)?, &principal, &id, &request).await?))
+    Ok(stored(pod::verify_otp(deps(&state)?, &principal, &id, &request, key.as_deref()).await?))
 }
 
 #[utoipa::path(post, path = "/api/pod/uploads", tag = "pod", security(("bearer" = [])),

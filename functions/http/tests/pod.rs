@@ -12,8 +12,9 @@ use axum::http::{Method, StatusCode};
 use common::{NOW, PASSWORD, Reply, check, driver_token, json_body, login, marked_business, plan_body, state};
 use doorstep_blobs_fs::FsBlobStore;
 use doorstep_core::crypto::sha256_hex;
-use doorstep_core::ports::{BusinessSnapshot, FixedClock, NotifyStore};
+use doorstep_core::ports::{BusinessSnapshot, FixedClock, NotifyStore, PodStore, UploadState};
 use doorstep_core::usecases::auth::create_dispatcher;
+use doorstep_core::usecases::notify::{Channels, NotifierConfig, drain};
 use doorstep_core::usecases::pod;
 use doorstep_core::{Clock, Store};
 use doorstep_domain::OrgId;
@@ -148,11 +149,16 @@ async fn a_stop_completes_with_a_photo_replays_and_serves_a_signed_link() {
     let (ticket, uploaded) = w.upload(&order, "image/jpeg", &bytes).await;
     assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.text);
     assert_eq!(uploaded.json["sha256"], json!(sha256_hex(&bytes)));
+    let org = OrgId::new("org-a").expect("id");
+    let blob_key = ticket["blob_key"].as_str().expect("key").to_owned();
+    let upload_state = || async { w.store.upload(&org, &blob_key).await.expect("upload").map(|u| u.state) };
+    assert_eq!(upload_state().await, Some(UploadState::Pending), "the ticket records the upload for the orphan sweep");
 
     let pod = json!({"order_id": order, "photos": [photo_ref(&ticket, "image/jpeg", &bytes)], "recipient_name": "Léa",
         "barcode": barcode(&w, &order), "device_time": "2026-11-22T17:59:00Z", "geotag": {"lat": 45.76, "lon": 4.83}});
     let done = w.complete(&stop, "key-1", pod.clone()).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    assert_eq!(upload_state().await, Some(UploadState::Referenced), "the proof cites it: never swept");
     assert_eq!(done.json["order"]["status"]["state"], "delivered");
     assert_eq!(done.json["pod"]["outcome"], "delivered");
     // The delivered notification is in the outbox, attempt 0.
@@ -296,6 +302,19 @@ async fn a_wrong_barcode_or_short_cash_is_refused_by_field() {
     assert_eq!(done.json["pod"]["cash_due"]["amount_minor"], json!(due.amount_minor));
 }
 
+/// Keeps what the notifier sends (the log channel's place; the real adapters
+/// are tested in doorstep-notify-channels).
+#[derive(Default)]
+struct CaptureSends(std::sync::Mutex<Vec<doorstep_core::ports::Outgoing>>);
+
+#[async_trait::async_trait]
+impl doorstep_core::ports::Sender for CaptureSends {
+    async fn send(&self, message: &doorstep_core::ports::Outgoing) -> Result<(), doorstep_core::ports::SendError> {
+        self.0.lock().expect("lock").push(message.clone());
+        Ok(())
+    }
+}
+
 #[tokio::test]
 async fn a_failed_order_is_replanned_until_its_attempts_run_out() {
     let w = PodWorld::new(&[0], |_| {}).await;
@@ -314,6 +333,12 @@ async fn a_failed_order_is_replanned_until_its_attempts_run_out() {
     let org = OrgId::new("org-a").expect("id");
     let entry = w.store.outbox_entry(&org, &format!("{order}#0#failed")).await.expect("outbox").expect("failed entry");
     assert_eq!(entry.failure_reason, Some(doorstep_domain::FailureReason::RecipientAbsent));
+    // The order is back to planning, yet the customer still hears of the missed delivery.
+    let log = Arc::new(CaptureSends::default());
+    let channels = Channels { log: Some(log.clone()), ..Channels::default() };
+    drain(&w.store, &w.store, &channels, &FixedClock(NOW), &NotifierConfig::new("https://track.example/", "test")).await.expect("drain");
+    let sent: Vec<String> = log.0.lock().expect("lock").iter().map(|m| m.delivery_id.clone()).collect();
+    assert!(sent.contains(&format!("{order}#0#failed#log")), "sent: {sent:?}");
 
     // Re-planned and failed again: the second of two attempts stays failed.
     let plan = w.publish(&[0]).await;
@@ -367,14 +392,76 @@ async fn a_one_time_code_is_required_and_checked_on_the_server() {
     let code = entry.otp.expect("a code in the dispatched entry");
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let otp_path = format!("/api/stops/{stop}/otp");
-    let otp = |c: &str| w.call(Method::POST, &otp_path, &w.driver, Some(json!({"plan_id": w.plan_id(), "code": c})), &[]);
-    let first = otp(wrong).await;
+    let otp = |c: &str, key: &'static str| otp_check(&w, &otp_path, c.to_owned(), key);
+    let first = otp(wrong, "guess-1").await;
     assert_eq!((first.status, first.json["verified"].clone(), first.json["attempts_left"].clone()), (StatusCode::OK, json!(false), json!(1)), "{}", first.text);
-    let right = otp(&code).await;
+    let right = otp(&code, "guess-2").await;
     assert_eq!(right.json["verified"], true, "{}", right.text);
     let done = w.complete(&stop, "otp-1", pod).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text);
     assert_eq!(done.json["pod"]["otp_verified"], true);
+}
+
+async fn otp_check(w: &PodWorld, path: &str, code: String, key: &str) -> Reply {
+    w.call(Method::POST, path, &w.driver, Some(json!({"plan_id": w.plan_id(), "code": code})), &[("idempotency-key", key)]).await
+}
+
+#[tokio::test]
+async fn a_replayed_code_check_gets_the_same_answer_and_spends_no_attempt() {
+    let w = PodWorld::new(&[0], |b| {
+        b.organisation.settings.pod.otp_required = true;
+        b.organisation.settings.pod.otp_max_attempts = 2;
+    })
+    .await;
+    let (stop, order) = w.stop(0);
+    let entry = w.store.outbox_entry(&OrgId::new("org-a").expect("id"), &format!("{order}#0#dispatched")).await.expect("outbox").expect("entry");
+    let code = entry.otp.expect("a code in the dispatched entry");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let otp_path = format!("/api/stops/{stop}/otp");
+    let otp = |c: &str, headers: &'static [(&'static str, &'static str)]| {
+        w.call(Method::POST, &otp_path, &w.driver, Some(json!({"plan_id": w.plan_id(), "code": c})), headers)
+    };
+    let unkeyed = otp(wrong, &[]).await;
+    assert_eq!((unkeyed.status, unkeyed.json["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("Idempotency-Key")), "{}", unkeyed.text);
+
+    let first = otp(wrong, &[("idempotency-key", "offline-guess-1")]).await;
+    assert_eq!((first.status, first.json["attempts_left"].clone()), (StatusCode::OK, json!(1)), "{}", first.text);
+    // The offline queue sends it three more times: the same answer, no attempt spent.
+    for _ in 0..3 {
+        let again = otp(wrong, &[("idempotency-key", "offline-guess-1")]).await;
+        assert_eq!(again.text, first.text);
+        assert_eq!(again.headers.get("idempotent-replayed").map(|v| v.to_str().unwrap_or("")), Some("true"));
+    }
+    // Another code under the same key is a different request.
+    let reused = otp(&code, &[("idempotency-key", "offline-guess-1")]).await;
+    assert_eq!((reused.status, reused.json["field"].clone()), (StatusCode::CONFLICT, json!("Idempotency-Key")), "{}", reused.text);
+    // A new key is a new guess: the right code still has its last attempt.
+    let right = otp(&code, &[("idempotency-key", "offline-guess-2")]).await;
+    assert_eq!((right.json["verified"].clone(), right.json["attempts_left"].clone()), (json!(true), json!(0)), "{}", right.text);
+    let pod = json!({"order_id": order, "recipient_name": "Léa", "otp_verified": true, "device_time": "2026-11-22T17:59:00Z"});
+    assert_eq!(w.complete(&stop, "otp-done", pod).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_code_locks_after_the_last_new_guess_and_replays_keep_their_answers() {
+    let w = PodWorld::new(&[0], |b| {
+        b.organisation.settings.pod.otp_required = true;
+        b.organisation.settings.pod.otp_max_attempts = 2;
+    })
+    .await;
+    let (stop, order) = w.stop(0);
+    let entry = w.store.outbox_entry(&OrgId::new("org-a").expect("id"), &format!("{order}#0#dispatched")).await.expect("outbox").expect("entry");
+    let code = entry.otp.expect("code");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let otp_path = format!("/api/stops/{stop}/otp");
+    let otp = |c: &str, key: &'static str| otp_check(&w, &otp_path, c.to_owned(), key);
+    assert_eq!(otp(wrong, "w1").await.json["attempts_left"], 1);
+    let last = otp(wrong, "w2").await;
+    assert_eq!((last.json["attempts_left"].clone(), last.json["locked"].clone()), (json!(0), json!(true)), "{}", last.text);
+    let locked = otp(&code, "w3").await;
+    assert_eq!((locked.status, locked.json["field"].clone()), (StatusCode::CONFLICT, json!("code")), "{}", locked.text);
+    // Replays still answer as they did.
+    assert_eq!(otp(wrong, "w1").await.json["attempts_left"], 1);
 }
 
 #[tokio::test]

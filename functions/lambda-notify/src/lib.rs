@@ -2,6 +2,14 @@
 //! new or rewritten outbox item (`SK` starting with `OUTBOX#`); each is
 //! drained through the shared notifier use case and its send ledger.
 //!
+//! The stream delivers each item once: a batch that keeps failing, is
+//! throttled or outlives the retry limits goes to the dead-letter queue and
+//! its entries would stay pending for ever. So the function also runs on an
+//! EventBridge schedule (every 5 minutes) and then sweeps the sparse GSI1
+//! `OUTBOX` partition for entries pending for more than a minute, through
+//! the same ledger: a sweep racing a stream delivery never sends twice.
+//! [`invocation`] tells the two event shapes apart.
+//!
 //! Records that fail are returned as `BatchItemFailures` (their sequence
 //! numbers), so the event source mapping (with `ReportBatchItemFailures`
 //! and bisect-on-error) retries only them. A retry cannot send twice: the
@@ -13,7 +21,7 @@ use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use doorstep_core::Clock;
 use doorstep_core::ports::OutboxEntry;
-use doorstep_core::usecases::notify::{Channels, NotifierConfig, process_entry};
+use doorstep_core::usecases::notify::{Channels, DrainReport, NotifierConfig, SWEEP_MIN_AGE, process_entry, sweep_stale};
 use doorstep_store_dynamodb::DynamoStore;
 use serde_dynamo::AttributeValue;
 
@@ -99,4 +107,53 @@ pub async fn handle(notifier: &Notifier, event: Event) -> DynamoDbEventResponse 
         }
     }
     response
+}
+
+/// What invoked the function.
+#[derive(Debug)]
+pub enum Invocation {
+    /// A batch of the table's stream.
+    Stream(Box<Event>),
+    /// The EventBridge schedule: sweep entries the stream left pending.
+    Schedule,
+}
+
+/// Tells a DynamoDB Streams batch (`Records`) from an EventBridge scheduled
+/// event (`source` `aws.events`, `detail-type` `Scheduled Event`).
+pub fn invocation(payload: serde_json::Value) -> Result<Invocation, String> {
+    if payload.get("Records").is_some() {
+        let event: Event = serde_json::from_value(payload).map_err(|e| format!("unreadable DynamoDB Streams event: {e}"))?;
+        return Ok(Invocation::Stream(Box::new(event)));
+    }
+    let field = |name: &str| payload.get(name).and_then(serde_json::Value::as_str);
+    if field("source") == Some("aws.events") && field("detail-type") == Some("Scheduled Event") {
+        return Ok(Invocation::Schedule);
+    }
+    let keys: Vec<&str> = payload.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+    Err(format!("neither a DynamoDB Streams batch nor an EventBridge scheduled event (top-level fields: {keys:?})"))
+}
+
+/// One sweep of entries the stream left pending for over [`SWEEP_MIN_AGE`].
+pub async fn sweep(notifier: &Notifier) -> Result<DrainReport, doorstep_core::Error> {
+    let n = notifier;
+    let report = sweep_stale(&n.store, &n.store, &n.channels, n.clock.as_ref(), &n.config, SWEEP_MIN_AGE).await?;
+    if report.entries > 0 {
+        tracing::warn!(?report, "the sweep drained outbox entries the stream had left pending");
+    }
+    Ok(report)
+}
+
+/// Handles either invocation; the answer is the stream's
+/// `BatchItemFailures`, or the sweep's counts.
+pub async fn handle_invocation(notifier: &Notifier, payload: serde_json::Value) -> Result<serde_json::Value, String> {
+    match invocation(payload)? {
+        Invocation::Stream(event) => serde_json::to_value(handle(notifier, *event).await).map_err(|e| format!("cannot encode the answer: {e}")),
+        Invocation::Schedule => {
+            let r = sweep(notifier).await.map_err(|e| format!("the outbox sweep failed: {e}"))?;
+            Ok(serde_json::json!({
+                "entries": r.entries, "settled": r.settled, "sent": r.sent, "failed": r.failed,
+                "skipped": r.skipped, "unknown": r.unknown, "in_flight": r.in_flight,
+            }))
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! Lambda entry point: DynamoDB Streams events to the notifier.
+//! Lambda entry point: DynamoDB Streams events to the notifier, and the
+//! EventBridge schedule that sweeps entries the stream left pending.
 //!
 //! Configuration: the store's (`DOORSTEP_TABLE`, the AWS SDK's usual
 //! variables), `DOORSTEP_PUBLIC_URL` (required: the tracking links' base),
@@ -10,17 +11,16 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use aws_lambda_events::event::dynamodb::Event;
 use doorstep_core::{Clock, SystemClock};
 use doorstep_core::usecases::notify::NotifierConfig;
 use doorstep_lambda_notify::ses::SesSender;
-use doorstep_lambda_notify::{Notifier, handle};
+use doorstep_lambda_notify::{Notifier, handle_invocation};
 use doorstep_store_dynamodb::DynamoStore;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().json().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).without_time().init();
+    doorstep_function_host::init_logging();
     let public_url = std::env::var("DOORSTEP_PUBLIC_URL").context("DOORSTEP_PUBLIC_URL must be set (the tracking links' base URL)")?;
     let lease_s: i64 = std::env::var("DOORSTEP_NOTIFY_LEASE_S").ok().map(|v| v.parse()).transpose().context("DOORSTEP_NOTIFY_LEASE_S")?.unwrap_or(300);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -34,9 +34,9 @@ async fn main() -> anyhow::Result<()> {
     let mut config = NotifierConfig::new(public_url, format!("lambda-{request_id}-{}", std::process::id()));
     config.lease = time::Duration::seconds(lease_s);
     let notifier = Arc::new(Notifier { store: DynamoStore::from_env().await, channels, clock: Box::new(SystemClock), config });
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let notifier = notifier.clone();
-        async move { Ok::<_, lambda_runtime::Error>(handle(&notifier, event.payload).await) }
+        async move { handle_invocation(&notifier, event.payload).await.map_err(lambda_runtime::Error::from) }
     }))
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))

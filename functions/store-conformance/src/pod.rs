@@ -1,14 +1,19 @@
 //! Conformance cases for the driver's side of a delivery (`PodStore`):
 //! actions written all or nothing with their idempotency record and outbox
-//! entry, replays, visits, and one-time codes counted atomically. Each
-//! adapter runs [`run_pod`] in its tests.
+//! entry, replays, visits, one-time codes counted atomically (and once per
+//! idempotency key), and the uploads the orphan blob sweep tracks. Each
+//! adapter runs [`run_pod`] in its tests; [`run_orphan_sweep`] runs the
+//! sweep use case on a store and a real blob store together.
 
 use std::future::Future;
 
-use doorstep_core::ports::{ActionWrite, DriverAction, IdempotencyRecord, NotifyStore, OrderUpdate, OtpRecord, OutboxEntry, PodStore, Store, StoreError};
-use doorstep_core::usecases::pod::seal;
+use doorstep_core::ports::{
+    ActionWrite, BlobStore, DriverAction, FixedClock, IdempotencyRecord, NotifyStore, OTP_KIND, OrderUpdate, OtpGuess, OtpRecord, OutboxEntry,
+    PodStore, Store, StoreError, UploadRecord, UploadState,
+};
+use doorstep_core::usecases::pod::{BlobSweep, ORPHAN_BLOB_AGE, seal, sweep_orphan_blobs};
 use doorstep_domain::notification::Trigger;
-use doorstep_domain::pod::{PodOutcome, PodRecord, ProofOfDelivery, VisitKind, VisitRecord};
+use doorstep_domain::pod::{PhotoRef, PodOutcome, PodRecord, ProofOfDelivery, VisitKind, VisitRecord};
 use doorstep_domain::{Order, OrderEvent, OrderState, PlanId, StopId};
 
 use super::{T0, org};
@@ -26,6 +31,8 @@ where
     a_dispatchers_deliver_writes_order_and_outbox_at_once(&fresh_store().await).await;
     visits_are_kept_per_route_or_stop(&fresh_store().await).await;
     otp_guesses_are_counted_atomically_and_lock(&fresh_store().await).await;
+    an_otp_guess_counts_once_per_key_and_refuses_a_stale_count(&fresh_store().await).await;
+    a_cited_upload_is_never_claimed_and_a_claimed_one_cannot_be_cited(&fresh_store().await).await;
 }
 
 const ORG: &str = "org-pod";
@@ -70,6 +77,7 @@ fn delivery(order: &Order, expected_version: u64, key: &str) -> DriverAction {
         pod: Some(pod),
         visit: None,
         outbox: vec![delivered_entry(order)],
+        otp_guess: None,
         record: IdempotencyRecord {
             org_id: org(ORG),
             key: key.into(),
@@ -246,4 +254,150 @@ async fn otp_guesses_are_counted_atomically_and_lock<S: Store + PodStore + Notif
     assert_eq!((verified.attempts, verified.verified), (1, true), "{case}");
     let again = store.count_otp_guess(&org(ORG), o, a + 1, false).await.expect("guess");
     assert_eq!((again.attempts, again.verified), (1, true), "{case}: a verified code stays verified");
+}
+
+async fn an_otp_guess_counts_once_per_key_and_refuses_a_stale_count<S: Store + PodStore + NotifyStore>(store: &S) {
+    let case = "an_otp_guess_counts_once_per_key_and_refuses_a_stale_count";
+    let order = first_order(store).await;
+    let (o, a) = (&order.id, order.attempts);
+    store.add_otp_code(&otp(&order, "s1:h1", 3)).await.expect("add");
+    let guess = |key: &str, expected_attempts: u32, correct: bool| {
+        let mut action = delivery(&order, order.version, key);
+        action.orders.clear();
+        action.pod = None;
+        action.outbox.clear();
+        action.otp_guess = Some(OtpGuess { order_id: o.clone(), attempt: a, expected_attempts, correct });
+        action
+    };
+    let wrong = guess("otp-1", 0, false);
+    assert_eq!(store.write_driver_action(&wrong).await.expect("guess"), ActionWrite::Written, "{case}");
+    // The offline queue replays it: the stored answer, no attempt spent.
+    assert_eq!(store.write_driver_action(&wrong).await.expect("replay"), ActionWrite::AlreadyRecorded(wrong.record.clone()), "{case}");
+    assert_eq!(store.otp(&org(ORG), o, a).await.expect("otp").expect("record").attempts, 1, "{case}: one guess counted");
+    // A new key that read the count before the first guess landed: refused, nothing written.
+    match store.write_driver_action(&guess("otp-2", 0, true)).await {
+        Err(StoreError::VersionConflict { kind, expected, actual, .. }) => assert_eq!((kind, expected, actual), (OTP_KIND, 0, 1), "{case}"),
+        other => panic!("{case}: a stale guess count must conflict, got {other:?}"),
+    }
+    assert!(store.idempotency_record(&org(ORG), "otp-2", T0).await.expect("record").is_none(), "{case}: no record for the refused guess");
+    let right = guess("otp-3", 1, true);
+    assert_eq!(store.write_driver_action(&right).await.expect("guess"), ActionWrite::Written, "{case}");
+    let after = store.otp(&org(ORG), o, a).await.expect("otp").expect("record");
+    assert_eq!((after.attempts, after.verified), (2, true), "{case}");
+    // A verified code takes no more guesses.
+    assert!(matches!(store.write_driver_action(&guess("otp-4", 2, false)).await, Err(StoreError::VersionConflict { .. })), "{case}");
+    // No code at all for another attempt.
+    let mut none = guess("otp-5", 0, false);
+    none.otp_guess = Some(OtpGuess { order_id: o.clone(), attempt: a + 5, expected_attempts: 0, correct: false });
+    assert!(matches!(store.write_driver_action(&none).await, Err(StoreError::NotFound { .. })), "{case}");
+}
+
+fn upload(order: &Order, key: &str, granted_at: time::OffsetDateTime) -> UploadRecord {
+    UploadRecord { org_id: org(ORG), order_id: order.id.clone(), key: key.into(), granted_at, state: UploadState::Pending }
+}
+
+fn photo(key: &str, bytes: &[u8]) -> PhotoRef {
+    PhotoRef { blob_key: key.into(), sha256: doorstep_core::crypto::sha256_hex(bytes), content_type: "image/jpeg".into(), size_bytes: bytes.len() as u64 }
+}
+
+/// `delivery` with these photos in its proof.
+fn delivery_with_photos(order: &Order, key: &str, photos: Vec<PhotoRef>) -> DriverAction {
+    let mut action = delivery(order, order.version, key);
+    let mut pod = action.pod.take().expect("pod");
+    pod.proof.photos = photos;
+    action.pod = Some(seal(PodRecord { sha256: String::new(), ..pod }));
+    action
+}
+
+async fn a_cited_upload_is_never_claimed_and_a_claimed_one_cannot_be_cited<S: Store + PodStore + NotifyStore>(store: &S) {
+    let case = "a_cited_upload_is_never_claimed_and_a_claimed_one_cannot_be_cited";
+    let order = first_order(store).await;
+    let old = T0 - ORPHAN_BLOB_AGE - time::Duration::minutes(5);
+    let cutoff = T0 - ORPHAN_BLOB_AGE;
+    let prefix = format!("pod/{ORG}/{}/", order.id);
+    let (orphan, cited, young) = (format!("{prefix}a.jpg"), format!("{prefix}b.jpg"), format!("{prefix}c.jpg"));
+    store.record_upload(&upload(&order, &orphan, old)).await.expect("record");
+    store.record_upload(&upload(&order, &cited, old + time::Duration::seconds(1))).await.expect("record");
+    store.record_upload(&upload(&order, &young, T0)).await.expect("record");
+    // Recording again changes nothing.
+    store.record_upload(&upload(&order, &orphan, T0)).await.expect("record again");
+    assert_eq!(store.upload(&org(ORG), &orphan).await.expect("upload"), Some(upload(&order, &orphan, old)), "{case}");
+    let keys = |list: Vec<UploadRecord>| list.into_iter().map(|u| (u.key, u.state)).collect::<Vec<_>>();
+    let due = keys(store.uploads_to_sweep(cutoff, 10).await.expect("sweep list"));
+    assert_eq!(due, vec![(orphan.clone(), UploadState::Pending), (cited.clone(), UploadState::Pending)], "{case}: old pending ones, oldest first");
+    assert_eq!(store.uploads_to_sweep(cutoff, 1).await.expect("sweep list").len(), 1, "{case}: the limit holds");
+
+    // A proof cites one: it is referenced in the same transaction, and the sweep can no longer claim it.
+    let done = delivery_with_photos(&order, "k-photos", vec![photo(&cited, b"cited")]);
+    assert_eq!(store.write_driver_action(&done).await.expect("complete"), ActionWrite::Written, "{case}");
+    assert_eq!(store.upload(&org(ORG), &cited).await.expect("upload").map(|u| u.state), Some(UploadState::Referenced), "{case}");
+    assert!(!store.claim_upload_deletion(&org(ORG), &cited).await.expect("claim"), "{case}: a cited blob is never claimed");
+    assert_eq!(keys(store.uploads_to_sweep(cutoff, 10).await.expect("sweep list")), vec![(orphan.clone(), UploadState::Pending)], "{case}");
+
+    // The orphan is claimed once; a claimed key is listed until finished, and cannot be cited.
+    assert!(store.claim_upload_deletion(&org(ORG), &orphan).await.expect("claim"), "{case}");
+    assert!(!store.claim_upload_deletion(&org(ORG), &orphan).await.expect("claim again"), "{case}: one claimant");
+    assert_eq!(keys(store.uploads_to_sweep(cutoff, 10).await.expect("sweep list")), vec![(orphan.clone(), UploadState::Deleting)], "{case}");
+    // Another attempt's proof citing it (no order change, so only the photo can refuse it).
+    let mut late = delivery_with_photos(&order, "k-late", vec![photo(&orphan, b"orphan")]);
+    late.orders.clear();
+    if let Some(pod) = late.pod.as_mut() {
+        pod.attempt += 1;
+    }
+    match store.write_driver_action(&late).await {
+        Err(StoreError::NotFound { kind, id }) => assert_eq!((kind, id.as_str()), ("photo", orphan.as_str()), "{case}"),
+        other => panic!("{case}: citing a claimed blob must be refused, got {other:?}"),
+    }
+    assert!(store.idempotency_record(&org(ORG), "k-late", T0).await.expect("record").is_none(), "{case}: nothing written");
+    store.finish_upload_deletion(&org(ORG), &orphan, T0).await.expect("finish");
+    store.finish_upload_deletion(&org(ORG), &orphan, T0).await.expect("finish twice");
+    assert_eq!(store.upload(&org(ORG), &orphan).await.expect("upload").map(|u| u.state), Some(UploadState::Deleted), "{case}");
+    assert!(store.uploads_to_sweep(cutoff, 10).await.expect("sweep list").is_empty(), "{case}: the young one waits");
+    assert!(matches!(store.write_driver_action(&late).await, Err(StoreError::NotFound { .. })), "{case}: a deleted blob stays uncitable");
+    assert_eq!(store.pod_records(&org(ORG), &order.id).await.expect("pods").len(), 1, "{case}");
+}
+
+/// The orphan sweep on a store and a real blob store: of three blobs
+/// uploaded over a day ago, the one a proof cites stays, the two nobody
+/// cites are deleted (one left `deleting` by a sweep that died before
+/// deleting it), and a blob uploaded an hour ago waits. `put` stores bytes
+/// under a key the way a browser upload would.
+pub async fn run_orphan_sweep<S, P, Fut>(store: &S, blobs: &dyn BlobStore, put: P)
+where
+    S: Store + PodStore + NotifyStore,
+    P: Fn(String, Vec<u8>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let case = "run_orphan_sweep";
+    let order = first_order(store).await;
+    let long_ago = T0 - ORPHAN_BLOB_AGE - time::Duration::hours(1);
+    let prefix = format!("pod/{ORG}/{}/", order.id);
+    let blob = |name: &str| format!("{prefix}{name}.jpg");
+    for (name, at) in [("cited", long_ago), ("orphan", long_ago), ("interrupted", long_ago), ("recent", T0 - time::Duration::hours(1))] {
+        put(blob(name), name.as_bytes().to_vec()).await;
+        store.record_upload(&upload(&order, &blob(name), at)).await.expect("record");
+    }
+    let done = delivery_with_photos(&order, "k-sweep", vec![photo(&blob("cited"), b"cited")]);
+    assert_eq!(store.write_driver_action(&done).await.expect("complete"), ActionWrite::Written, "{case}");
+    assert!(store.claim_upload_deletion(&org(ORG), &blob("interrupted")).await.expect("claim"), "{case}");
+
+    let report = sweep_orphan_blobs(store, blobs, &FixedClock(T0), 100).await.expect("sweep");
+    assert_eq!(report, BlobSweep { deleted: 2, kept: 0, failed: 0 }, "{case}");
+    for (name, kept, state) in [
+        ("cited", true, UploadState::Referenced),
+        ("orphan", false, UploadState::Deleted),
+        ("interrupted", false, UploadState::Deleted),
+        ("recent", true, UploadState::Pending),
+    ] {
+        let stat = blobs.stat(&blob(name)).await.expect("stat");
+        assert_eq!(stat.is_some(), kept, "{case}: blob {name}");
+        assert_eq!(store.upload(&org(ORG), &blob(name)).await.expect("upload").map(|u| u.state), Some(state), "{case}: upload {name}");
+    }
+    let cited = blobs.stat(&blob("cited")).await.expect("stat").expect("cited blob");
+    assert_eq!(cited.sha256, doorstep_core::crypto::sha256_hex(b"cited"), "{case}: the cited bytes are intact");
+    // Nothing left to do a second time; a day later the recent one goes too.
+    assert_eq!(sweep_orphan_blobs(store, blobs, &FixedClock(T0), 100).await.expect("sweep"), BlobSweep::default(), "{case}");
+    let later = FixedClock(T0 + ORPHAN_BLOB_AGE);
+    assert_eq!(sweep_orphan_blobs(store, blobs, &later, 100).await.expect("sweep").deleted, 1, "{case}");
+    assert!(blobs.stat(&blob("cited")).await.expect("stat").is_some(), "{case}: a cited blob is never swept");
 }

@@ -68,6 +68,11 @@ const MIGRATIONS: &[&str] = &[
     // 7: reports: one aggregate per (org, day, driver), replaced by version.
     "CREATE TABLE driver_days (org_id TEXT NOT NULL, date TEXT NOT NULL, driver_id TEXT NOT NULL,
         version INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (org_id, date, driver_id));",
+    // 8: uploaded blobs for the orphan sweep: pending until a proof cites
+    // them (referenced), or deleting then deleted (a tombstone) once swept.
+    "CREATE TABLE blob_uploads (org_id TEXT NOT NULL, key TEXT NOT NULL, order_id TEXT NOT NULL, granted_ms INTEGER NOT NULL,
+        state TEXT NOT NULL, settled_at TEXT, PRIMARY KEY (org_id, key));
+     CREATE INDEX blob_uploads_to_sweep ON blob_uploads (state, granted_ms);",
 ];
 
 pub fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -11,7 +11,7 @@
 //! route travel as one batch. Every action carries its own idempotency key, so
 //! a replay after a lost response is harmless.
 
-use doorstep_domain::pod::{ArriveAtStop, CompleteStop, FailStop, StartRoute};
+use doorstep_domain::pod::{ArriveAtStop, CompleteStop, FailStop, StartRoute, VerifyOtp};
 use doorstep_domain::tracking::{MAX_PINGS_PER_BATCH, PingBatch, TrackingPing};
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,9 @@ pub enum Action {
     Complete { stop_id: String, body: CompleteStop, photos: Vec<QueuedPhoto> },
     Fail { stop_id: String, body: FailStop },
     Pings { route_id: String, pings: Vec<TrackingPing> },
+    /// A one-time code checked while offline, queued before the delivery
+    /// that relies on it; its key replays, so a guess counts once.
+    VerifyOtp { stop_id: String, body: VerifyOtp },
 }
 
 impl Action {
@@ -47,6 +50,7 @@ impl Action {
             Self::Complete { .. } => "Delivery",
             Self::Fail { .. } => "Failed delivery",
             Self::Pings { .. } => "Positions",
+            Self::VerifyOtp { .. } => "Code check",
         }
     }
 
@@ -348,6 +352,18 @@ mod tests {
         let items = vec![(1, arrive("a")), (2, arrive("b")), (3, complete)];
         assert_eq!(Summary::of(&items, false, false).text(), "Offline: 3 items waiting (1 photo)");
         assert_eq!(items[2].1.action.blob_keys(), ["p", "p"]);
+    }
+
+    #[test]
+    fn an_offline_code_check_goes_before_the_delivery_that_relies_on_it() {
+        let body = VerifyOtp { plan_id: doorstep_domain::ids::PlanId::new("p1").unwrap(), code: "1234".into() };
+        let check = Item::new("otp-key".into(), 0.0, Action::VerifyOtp { stop_id: "s1".into(), body });
+        let mut items = vec![(1, check.clone()), (2, arrive("b"))];
+        assert_eq!(next_step(&items, 0.0), Next::Send(vec![1]));
+        assert_eq!(check.action.label(), "Code check");
+        let json = serde_json::to_string(&check).unwrap();
+        assert_eq!(serde_json::from_str::<Item>(&json).unwrap(), check, "kept with its key");
+        assert_eq!(apply_outcome(&mut items, &[1], &Outcome::Done, 0.0), vec![1]);
     }
 
     #[test]

@@ -110,7 +110,13 @@ pub async fn reserve_ping_seqs(count: u64) -> Result<u64, String> {
 /// Writes the action (and its photo blobs) to the queue; only once this
 /// returns may the UI say it is done.
 pub async fn enqueue(action: Action, blobs: Vec<(String, JsValue)>) -> Result<u64, String> {
-    let item = Item::new(new_key(), now_ms(), action);
+    enqueue_keyed(new_key(), action, blobs).await
+}
+
+/// [`enqueue`] under a key already used online (a request whose answer was
+/// lost), so the server replays it rather than acting twice.
+pub async fn enqueue_keyed(key: String, action: Action, blobs: Vec<(String, JsValue)>) -> Result<u64, String> {
+    let item = Item::new(key, now_ms(), action);
     let json = serde_json::to_string(&item).map_err(|e| e.to_string())?;
     let keys: Array = blobs.iter().map(|(k, _)| JsValue::from_str(k)).collect();
     let values: Array = blobs.into_iter().map(|(_, b)| b).collect();

@@ -216,6 +216,7 @@ async fn send(items: &mut [(u64, Item)], ids: &[u64], token: &str) -> Outcome {
         Action::StartRoute { route_id, body } => post(&format!("/api/routes/{route_id}/start"), Some(&key), &body, token).await.0,
         Action::Arrive { stop_id, body } => post(&format!("/api/stops/{stop_id}/arrive"), Some(&key), &body, token).await.0,
         Action::Fail { stop_id, body } => post(&format!("/api/stops/{stop_id}/fail"), Some(&key), &body, token).await.0,
+        Action::VerifyOtp { stop_id, body } => post(&format!("/api/stops/{stop_id}/otp"), Some(&key), &body, token).await.0,
         Action::Complete { stop_id, mut body, mut photos } => {
             for i in 0..photos.len() {
                 if photos[i].uploaded_key.is_some() {

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use doorstep_domain::pod::UploadTicket;
+use doorstep_domain::{OrderId, OrgId};
 use time::OffsetDateTime;
 
 /// An upload the server allows: one key, one content type, at most `max_bytes`.
@@ -22,6 +23,44 @@ pub struct BlobStat {
     pub size_bytes: u64,
     pub content_type: String,
     pub sha256: String,
+}
+
+/// Where an uploaded blob stands. A ticket makes it `pending`; a proof of
+/// delivery citing it makes it `referenced` (for ever); the orphan sweep
+/// moves a `pending` one granted long ago to `deleting`, deletes the blob,
+/// then marks it `deleted`. A `deleting` or `deleted` key can no longer be
+/// cited, so the sweep never removes a blob a proof holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UploadState {
+    Pending,
+    Referenced,
+    Deleting,
+    Deleted,
+}
+
+impl UploadState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Referenced => "referenced",
+            Self::Deleting => "deleting",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Referenced, Self::Deleting, Self::Deleted].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// One upload ticket's blob, as the store tracks it for the orphan sweep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRecord {
+    pub org_id: OrgId,
+    pub order_id: OrderId,
+    pub key: String,
+    pub granted_at: OffsetDateTime,
+    pub state: UploadState,
 }
 
 #[derive(Debug, thiserror::Error)]

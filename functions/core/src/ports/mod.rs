@@ -14,9 +14,9 @@ pub use auth::{IssuedToken, PasswordHasher, Principal, TokenError, TokenIssuer, 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use notify::{Claim, NotifyStore, Outgoing, SendError, SendRecord, SendState, Sender};
 pub use outbox::OutboxEntry;
-pub use blobs::{BlobError, BlobStat, BlobStore, UploadGrant, is_valid_key};
+pub use blobs::{BlobError, BlobStat, BlobStore, UploadGrant, UploadRecord, UploadState, is_valid_key};
 pub use reports::{ReportStore, VersionedDay};
-pub use pod::{ActionWrite, DriverAction, MAX_OTP_CODES, OtpRecord, PodStore};
+pub use pod::{ActionWrite, DriverAction, MAX_OTP_CODES, OTP_KIND, OtpGuess, OtpRecord, PodStore};
 pub use tracking::{PingWrite, PingsRecorded, TrackingStore};
 pub use store::{
     ApiKeyRecord, BusinessSnapshot, IdempotencyRecord, KeyPage, OrderUpdate, OrdersWrite, PlanFilter,

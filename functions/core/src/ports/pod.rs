@@ -7,7 +7,7 @@ use doorstep_domain::pod::{PodRecord, VisitRecord};
 use doorstep_domain::{OrderId, OrgId};
 use time::OffsetDateTime;
 
-use super::{IdempotencyRecord, OrderUpdate, OutboxEntry, StoreError};
+use super::{IdempotencyRecord, OrderUpdate, OutboxEntry, StoreError, UploadRecord};
 
 /// Everything one driver action writes, all or nothing: order transitions
 /// (each conditional on its version), the proof or visit, the outbox entries
@@ -19,8 +19,26 @@ pub struct DriverAction {
     pub pod: Option<PodRecord>,
     pub visit: Option<VisitRecord>,
     pub outbox: Vec<OutboxEntry>,
+    /// A one-time code guess, counted in the same transaction as the
+    /// idempotency record, so a replay never spends another attempt.
+    pub otp_guess: Option<OtpGuess>,
     pub record: IdempotencyRecord,
 }
+
+/// One guess at an attempt's one-time code. `expected_attempts` is the guess
+/// count the caller read: the write is refused (a `VersionConflict` of kind
+/// [`OTP_KIND`], `actual` the count found) if another guess landed first, or
+/// if the code is verified or locked by then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpGuess {
+    pub order_id: OrderId,
+    pub attempt: u32,
+    pub expected_attempts: u32,
+    pub correct: bool,
+}
+
+/// The `kind` of store errors about one-time codes.
+pub const OTP_KIND: &str = "one-time code";
 
 /// What [`PodStore::write_driver_action`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +78,9 @@ pub trait PodStore: Send + Sync + 'static {
     /// Writes the action in one transaction. If the idempotency key is taken
     /// (unexpired at `record.created_at`), writes nothing and returns the
     /// stored record; a stale order version is `VersionConflict` and nothing
-    /// is written either.
+    /// is written either. The proof's blobs are marked referenced in the
+    /// same transaction (see [`PodStore::record_upload`]); a blob the sweep
+    /// is deleting or deleted is `NotFound` (kind `"photo"`).
     async fn write_driver_action(&self, action: &DriverAction) -> Result<ActionWrite, StoreError>;
 
     /// Replaces the order if it is still at the expected version and adds the
@@ -84,4 +104,24 @@ pub trait PodStore: Send + Sync + 'static {
     /// verified. Returns the record as it is afterwards (unchanged when it was
     /// already verified or locked). `NotFound` when there is no record.
     async fn count_otp_guess(&self, org: &OrgId, order: &OrderId, attempt: u32, correct: bool) -> Result<OtpRecord, StoreError>;
+
+    /// Records an upload ticket as `pending` (nothing cites its blob yet).
+    /// Recording the same key again changes nothing.
+    async fn record_upload(&self, upload: &UploadRecord) -> Result<(), StoreError>;
+
+    async fn upload(&self, org: &OrgId, key: &str) -> Result<Option<UploadRecord>, StoreError>;
+
+    /// Uploads the orphan sweep must look at, oldest first, at most `limit`:
+    /// `pending` ones granted before `granted_before`, and `deleting` ones
+    /// (a sweep that claimed them and did not finish).
+    async fn uploads_to_sweep(&self, granted_before: OffsetDateTime, limit: u32) -> Result<Vec<UploadRecord>, StoreError>;
+
+    /// `pending` to `deleting`, only if still pending: false when a proof
+    /// cited it meanwhile (or it is already claimed), and then the blob
+    /// must be kept.
+    async fn claim_upload_deletion(&self, org: &OrgId, key: &str) -> Result<bool, StoreError>;
+
+    /// `deleting` to `deleted`, once the blob is gone; the record stays as a
+    /// tombstone so a late proof citing the key is refused.
+    async fn finish_upload_deletion(&self, org: &OrgId, key: &str, now: OffsetDateTime) -> Result<(), StoreError>;
 }

@@ -121,8 +121,41 @@ pub async fn drain(
     config: &NotifierConfig,
 ) -> Result<DrainReport> {
     let entries = outbox.pending_outbox(config.batch).await?;
+    Ok(drain_entries(store, outbox, channels, clock, config, &entries).await)
+}
+
+/// How old a pending entry must be before [`sweep_stale`] takes it: a
+/// younger one is normally still on its way through the table's stream.
+pub const SWEEP_MIN_AGE: time::Duration = time::Duration::minutes(1);
+
+/// The backstop where a stream delivers each entry once (DynamoDB Streams
+/// to the notify Lambda): drains pending entries created at least `min_age`
+/// ago, oldest first (at most `config.batch` read). An entry the stream is
+/// handling at the same moment is still sent at most once per slot: both
+/// paths claim the same ledger rows.
+pub async fn sweep_stale(
+    store: &dyn Store,
+    outbox: &dyn NotifyStore,
+    channels: &Channels,
+    clock: &dyn Clock,
+    config: &NotifierConfig,
+    min_age: time::Duration,
+) -> Result<DrainReport> {
+    let cutoff = clock.now() - min_age;
+    let entries: Vec<OutboxEntry> = outbox.pending_outbox(config.batch).await?.into_iter().filter(|e| e.created_at <= cutoff).collect();
+    Ok(drain_entries(store, outbox, channels, clock, config, &entries).await)
+}
+
+async fn drain_entries(
+    store: &dyn Store,
+    outbox: &dyn NotifyStore,
+    channels: &Channels,
+    clock: &dyn Clock,
+    config: &NotifierConfig,
+    entries: &[OutboxEntry],
+) -> DrainReport {
     let mut report = DrainReport::default();
-    for entry in &entries {
+    for entry in entries {
         match process_entry(store, outbox, channels, clock, config, entry).await {
             Ok(outcome) => report.add(&outcome),
             Err(e) => {
@@ -131,7 +164,7 @@ pub async fn drain(
             }
         }
     }
-    Ok(report)
+    report
 }
 
 /// One slot of an entry: a channel and a recipient.
@@ -272,9 +305,14 @@ fn still_applies(entry: &OutboxEntry, order: &Order) -> bool {
         }
         Trigger::Delivered => order.attempts == entry.attempt && state == OrderState::Delivered,
         // Failing bumps `attempts`; the entry may carry the count before or after.
-        Trigger::Failed => {
-            state == OrderState::Failed && (order.attempts == entry.attempt || order.attempts == entry.attempt + 1)
-        }
+        Trigger::Failed => match state {
+            OrderState::Failed => order.attempts == entry.attempt || order.attempts == entry.attempt + 1,
+            // Sent back for another attempt in the same transaction (the org's
+            // reattempt policy): the missed delivery still happened and the
+            // customer must hear of it, until the next attempt is under way.
+            OrderState::Created | OrderState::Planned | OrderState::Dispatched => order.attempts == entry.attempt + 1,
+            OrderState::OutForDelivery | OrderState::Delivered | OrderState::Cancelled => false,
+        },
     }
 }
 

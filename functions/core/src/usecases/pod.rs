@@ -27,8 +27,8 @@ use time::{Duration, OffsetDateTime};
 use crate::crypto::{new_id, random_digits, random_token, sha256_hex};
 use crate::error::{Error, Result};
 use crate::ports::{
-    ActionWrite, BlobError, BlobStore, Clock, DriverAction, IdempotencyRecord, MAX_OTP_CODES, OrderUpdate, OtpRecord, OutboxEntry,
-    PodStore, Principal, ReportStore, Store, StoreError, UploadGrant,
+    ActionWrite, BlobError, BlobStore, Clock, DriverAction, IdempotencyRecord, MAX_OTP_CODES, OTP_KIND, OrderUpdate, OtpGuess, OtpRecord,
+    OutboxEntry, PodStore, Principal, ReportStore, Store, StoreError, UploadGrant, UploadRecord, UploadState,
 };
 use crate::usecases::auth::require;
 use crate::usecases::orders::{MAX_IDEMPOTENCY_KEY_LEN, StoredResponse, to_json};
@@ -42,6 +42,13 @@ pub const UPLOAD_TICKET_TTL: Duration = Duration::minutes(15);
 pub const DOWNLOAD_URL_TTL: Duration = Duration::minutes(10);
 /// How long a one-time code stays valid after dispatch.
 pub const OTP_TTL: Duration = Duration::days(30);
+/// An uploaded blob no proof cites after this long is an orphan (the driver
+/// gave up, the app was reinstalled) and the sweep deletes it. Far longer
+/// than a ticket lives, so a queued completion sending right after its
+/// upload is never caught out.
+pub const ORPHAN_BLOB_AGE: Duration = Duration::hours(24);
+/// How often the same guess may lose a race with another before giving up.
+const OTP_RACE_RETRIES: usize = 4;
 
 /// The ports the driver's use cases need.
 #[derive(Clone, Copy)]
@@ -163,6 +170,7 @@ fn empty_action(principal: &Principal) -> DriverAction {
         pod: None,
         visit: None,
         outbox: Vec::new(),
+        otp_guess: None,
         // Filled in by `run_action`.
         record: IdempotencyRecord {
             org_id: principal.org.clone(),
@@ -620,9 +628,25 @@ pub async fn issue_otp_codes(pods: &dyn PodStore, org: &Organisation, orders: &[
 }
 
 /// `POST /api/stops/{stop_id}/otp`: checks the code the customer read out.
-/// Every guess is counted in the store, atomically; after the organisation's
+/// Every guess is counted in the store, atomically, in the same transaction
+/// as the `Idempotency-Key`'s record: a replay gets the stored answer and
+/// spends no attempt, a new key is a new guess. After the organisation's
 /// maximum the code locks.
-pub async fn verify_otp(deps: PodDeps<'_>, principal: &Principal, stop_id: &StopId, request: &VerifyOtp) -> Result<OtpStatus> {
+pub async fn verify_otp(deps: PodDeps<'_>, principal: &Principal, stop_id: &StopId, request: &VerifyOtp, key: Option<&str>) -> Result<StoredResponse> {
+    let hash = request_hash("stops.otp", stop_id.as_str(), request)?;
+    driver_of(principal)?;
+    for _ in 0..OTP_RACE_RETRIES {
+        let result = run_action(deps, principal, key, &hash, || prepare_otp_guess(deps, principal, stop_id, request)).await;
+        match result {
+            // Another guess landed between our read and our write: read again.
+            Err(Error::VersionConflict { what: OTP_KIND, .. }) => continue,
+            other => return other,
+        }
+    }
+    Err(Error::Store(StoreError::Unavailable("the one-time code kept changing; try again".into())))
+}
+
+async fn prepare_otp_guess(deps: PodDeps<'_>, principal: &Principal, stop_id: &StopId, request: &VerifyOtp) -> Result<Prepared> {
     let (_, _, stop) = my_stop(deps, principal, &request.plan_id, stop_id).await?;
     let code = request.code.trim();
     if !(4..=6).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
@@ -638,19 +662,17 @@ pub async fn verify_otp(deps: PodDeps<'_>, principal: &Principal, stop_id: &Stop
         .filter(|r| r.expires_at > now)
         .ok_or_else(|| Error::NotFound { what: "one-time code", id: format!("for order {}", order.id) })?;
     let status = |r: &OtpRecord| OtpStatus { verified: r.verified, attempts_left: r.max_attempts.saturating_sub(r.attempts), locked: r.locked() };
-    if record.verified {
-        return Ok(status(&record));
-    }
-    if record.locked() {
+    let mut action = empty_action(principal);
+    let answer = if record.verified {
+        status(&record)
+    } else if record.locked() {
         return Err(Error::Conflict { message: "too many wrong codes: this code is locked; deliver with other proof or ask the dispatcher".into(), field: Some("code".into()) });
-    }
-    let correct = otp_matches(&record.code_hashes, &order, attempt, code);
-    let after = deps.pods.count_otp_guess(&principal.org, &order.id, attempt, correct).await?;
-    if !after.verified && after.locked() && correct {
-        // Someone else used the last guess first.
-        return Err(Error::Conflict { message: "too many wrong codes: this code is locked".into(), field: Some("code".into()) });
-    }
-    Ok(status(&after))
+    } else {
+        let correct = otp_matches(&record.code_hashes, &order, attempt, code);
+        action.otp_guess = Some(OtpGuess { order_id: order.id.clone(), attempt, expected_attempts: record.attempts, correct });
+        status(&OtpRecord { attempts: record.attempts + 1, verified: correct, ..record })
+    };
+    Ok(Prepared { action, status: 200, body: to_json(&answer)?, report: None })
 }
 
 // --- uploads ------------------------------------------------------------------------------
@@ -673,7 +695,63 @@ pub async fn request_upload(deps: PodDeps<'_>, principal: &Principal, request: &
     };
     let key = format!("{}{}.{ext}", blob_prefix(principal, &request.order_id), new_id("blob", now).to_ascii_lowercase());
     let grant = UploadGrant { key, content_type: request.content_type.clone(), max_bytes: doorstep_domain::pod::MAX_PHOTO_BYTES, expires_at: now + UPLOAD_TICKET_TTL };
-    deps.blobs.presign_upload(&grant).await.map_err(blob_error)
+    let ticket = deps.blobs.presign_upload(&grant).await.map_err(blob_error)?;
+    // Recorded before the browser can upload, so every blob is either cited
+    // by a proof or found by the orphan sweep.
+    let upload = UploadRecord {
+        org_id: principal.org.clone(),
+        order_id: request.order_id.clone(),
+        key: grant.key,
+        granted_at: now,
+        state: UploadState::Pending,
+    };
+    deps.pods.record_upload(&upload).await?;
+    Ok(ticket)
+}
+
+/// What one orphan sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlobSweep {
+    /// Blobs deleted (their uploads now `deleted`).
+    pub deleted: usize,
+    /// Pending uploads a proof cited just before the sweep claimed them.
+    pub kept: usize,
+    /// Deletions the blob store refused; retried by the next sweep.
+    pub failed: usize,
+}
+
+/// Deletes blobs uploaded more than [`ORPHAN_BLOB_AGE`] ago that no proof of
+/// delivery cites, at most `limit` per call. Each is claimed in the store
+/// first (`pending` to `deleting`, refused once a proof cites it, and a
+/// claimed key can no longer be cited), then deleted, then marked
+/// `deleted`; a sweep that dies in between is finished by the next one.
+pub async fn sweep_orphan_blobs(pods: &dyn PodStore, blobs: &dyn BlobStore, clock: &dyn Clock, limit: u32) -> Result<BlobSweep> {
+    let now = clock.now();
+    let mut report = BlobSweep::default();
+    for upload in pods.uploads_to_sweep(now - ORPHAN_BLOB_AGE, limit).await? {
+        match upload.state {
+            UploadState::Pending => {
+                if !pods.claim_upload_deletion(&upload.org_id, &upload.key).await? {
+                    report.kept += 1;
+                    continue;
+                }
+            }
+            UploadState::Deleting => {}
+            UploadState::Referenced | UploadState::Deleted => continue,
+        }
+        match blobs.delete(&upload.key).await {
+            Ok(()) => {
+                pods.finish_upload_deletion(&upload.org_id, &upload.key, now).await?;
+                tracing::info!(org = %upload.org_id, key = %upload.key, "orphan blob deleted");
+                report.deleted += 1;
+            }
+            Err(e) => {
+                tracing::warn!(org = %upload.org_id, key = %upload.key, error = %e, "orphan blob not deleted; the next sweep retries");
+                report.failed += 1;
+            }
+        }
+    }
+    Ok(report)
 }
 
 // --- reading proofs back -----------------------------------------------------------------
