@@ -1,11 +1,12 @@
 //! Delivery reports for dispatchers: the metrics as JSON and each table as CSV.
 
+use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::header;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use doorstep_core::usecases::reports;
+use doorstep_core::usecases::reports::{self, RebuildDeps, RebuildRequest, RebuildSummary};
 use doorstep_domain::api::ErrorCode;
 use doorstep_domain::reports::{Report, ReportQuery};
 use doorstep_domain::time::iso_date;
@@ -13,11 +14,14 @@ use doorstep_domain::DriverId;
 use serde::Deserialize;
 use time::Date;
 
-use crate::extract::{Caller, parse_query};
+use crate::extract::{Caller, MAX_JSON_BYTES, parse_json, parse_query, read_body};
 use crate::{AppState, HttpError};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/reports", get(get_report)).route("/api/reports/export/{table}", get(export_csv))
+    Router::new()
+        .route("/api/reports", get(get_report))
+        .route("/api/reports/export/{table}", get(export_csv))
+        .route("/api/reports/rebuild", post(rebuild))
 }
 
 /// `from` and `to` as `YYYY-MM-DD`; `drivers` comma-separated.
@@ -72,4 +76,23 @@ pub async fn export_csv(
         ],
         text,
     ))
+}
+
+#[utoipa::path(post, path = "/api/reports/rebuild", tag = "reports", security(("bearer" = [])),
+    request_body(content = Object, description = "{from: YYYY-MM-DD, to: YYYY-MM-DD (included, at most 366 days)}"),
+    responses((status = 200, description = "RebuildSummary {from, to, days: [{date, driver_id, changed}], changed}", body = Object), crate::openapi::Errors))]
+pub async fn rebuild(State(state): State<AppState>, Caller(principal): Caller, headers: HeaderMap, body: Body) -> Result<Json<RebuildSummary>, HttpError> {
+    let request: RebuildRequest = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
+    let pods = state.pods.as_deref().ok_or_else(|| {
+        HttpError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::StoreUnavailable.as_str(), "this server has no proof-of-delivery store to rebuild reports from")
+    })?;
+    let deps = RebuildDeps {
+        store: state.store.as_ref(),
+        pods,
+        tracking: state.tracking.as_ref(),
+        reports: state.reports.as_ref(),
+        clock: state.clock.as_ref(),
+        ping_retention: state.tracking_settings.ping_retention,
+    };
+    Ok(Json(reports::rebuild(deps, &principal, &request).await?))
 }

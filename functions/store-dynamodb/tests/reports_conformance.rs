@@ -20,3 +20,17 @@ async fn dynamodb_on_moto_passes_the_report_conformance_cases() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_on_moto_gives_the_rebuild_the_same_day() {
+    let moto = MotoServer::start();
+    let client = moto.client();
+    let tables = AtomicUsize::new(0);
+    reports::run_rebuild(|| async {
+        let n = tables.fetch_add(1, Ordering::Relaxed);
+        let store = DynamoStore::new(client.clone(), format!("doorstep-rebuild-{n}"));
+        store.ensure_table().await.expect("create the table");
+        store
+    })
+    .await;
+}

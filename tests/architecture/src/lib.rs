@@ -71,11 +71,27 @@ pub const RULES: &[Rule] = &[
         exempt: &["aws-lc-rs", "aws-lc-sys"],
     },
     Rule {
+        name: "the Lambda functions' shared host code links no AWS SDK (the functions that need one bring it)",
+        platform: None,
+        applies_to: &["doorstep-function-host"],
+        forbidden: &["aws-sdk-*", "aws-config", "aws-smithy-*"],
+        exempt: &[],
+    },
+    Rule {
         name: "the web app carries no server-side crates",
         // It only ever ships as wasm32; some bindings list tokio for emscripten.
         platform: Some("wasm32-unknown-unknown"),
-        applies_to: &["doorstep-app", "doorstep-solver-wasm"],
+        applies_to: &["doorstep-app", "doorstep-solver-wasm", "doorstep-track"],
         forbidden: SERVER_ONLY,
+        exempt: &[],
+    },
+    Rule {
+        name: "the customer tracking page stays light: no charts, router or solver bindings",
+        // The optimizer itself is reachable through the domain (planning); the
+        // web build checks that none of its code reaches the page's wasm.
+        platform: Some("wasm32-unknown-unknown"),
+        applies_to: &["doorstep-track"],
+        forbidden: &["plotters*", "yew-router", "doorstep-solver-wasm", "wasm-bindgen-rayon"],
         exempt: &[],
     },
 ];
