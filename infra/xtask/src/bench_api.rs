@@ -2,16 +2,14 @@
 //! SQLite (release build), over keep-alive HTTP/1.1 connections. Reports
 //! requests/s and latency percentiles and appends them to BENCHMARKS.md.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
 use crate::bench_report::{self, Table};
 use crate::process::{self, cargo};
+use crate::serve_client::{Connection, start_serve};
 use crate::web_build;
 
 const PASSWORD: &str = "bench-password-for-the-demo-dispatcher";
@@ -38,21 +36,12 @@ fn parse_options(args: &[String]) -> anyhow::Result<Options> {
     Ok(options)
 }
 
-pub(crate) struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let options = parse_options(args)?;
     process::run(cargo(root).args(["build", "--release", "--package", "doorstep", "--bin", "doorstep", "--locked"]))?;
     let data = std::env::temp_dir().join(format!("doorstep-bench-api-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let (server, host) = start_serve(root, &root.join("target/release/doorstep"), &data, &["--demo", "--demo-password", PASSWORD])?;
+    let (server, host) = start_serve(&root.join("target/release/doorstep"), &data, &web_build::web_dir(root), &["--demo", "--demo-password", PASSWORD])?;
 
     let mut conn = Connection::open(&host)?;
     let login = format!("{{\"email\":\"dispatcher@colis-express.example\",\"password\":\"{PASSWORD}\"}}");
@@ -139,33 +128,6 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts `doorstep serve` (the binary at `bin`) on `data` on a free port;
-/// returns the running server (stopped on drop) and its `host:port`.
-pub(crate) fn start_serve(root: &Path, bin: &Path, data: &Path, extra: &[&str]) -> anyhow::Result<(Server, String)> {
-    let mut child = Command::new(bin)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(extra)
-        .arg("--data")
-        .arg(data)
-        .arg("--web")
-        .arg(web_build::web_dir(root))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("start doorstep serve")?;
-    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
-    let server = Server(child);
-    let host = loop {
-        let line = lines.next().context("doorstep serve exited before listening")??;
-        if let Some(url) = line.strip_prefix("Doorstep listening on http://") {
-            break url.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Ok((server, host))
-}
-
 fn order_json(worker: usize, i: usize) -> String {
     // Spread over Lyon so the orders look like real intake.
     let lat = 45.73 + ((worker * 7 + i) % 60) as f64 * 0.001;
@@ -176,53 +138,4 @@ fn order_json(worker: usize, i: usize) -> String {
          \"recipient\":{{\"name\":\"Client {worker}-{i}\",\"phone\":\"+33 6 12 34 56 78\"}},\"demand\":[2.5,10,1]}}",
         n = 1 + i % 90
     )
-}
-
-/// A minimal keep-alive HTTP/1.1 client: enough for JSON request/response.
-pub(crate) struct Connection {
-    host: String,
-    reader: BufReader<TcpStream>,
-}
-
-impl Connection {
-    pub(crate) fn open(host: &str) -> anyhow::Result<Self> {
-        let stream = TcpStream::connect(host).with_context(|| format!("connect {host}"))?;
-        stream.set_nodelay(true)?;
-        Ok(Self { host: host.to_string(), reader: BufReader::new(stream) })
-    }
-
-    pub(crate) fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> anyhow::Result<(u16, String)> {
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-            self.host,
-            body.len()
-        );
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        let stream = self.reader.get_mut();
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body.as_bytes())?;
-
-        let mut status_line = String::new();
-        self.reader.read_line(&mut status_line)?;
-        let status: u16 = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).context("HTTP status line")?;
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            self.reader.read_line(&mut line)?;
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().context("Content-Length")?;
-            }
-        }
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body)?;
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
-    }
 }

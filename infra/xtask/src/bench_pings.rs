@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, bail};
 use serde_json::Value;
 
-use crate::bench_api::{Connection, start_serve};
+use crate::serve_client::{Connection, start_serve};
 use crate::bench_report::{self, Table, date_from_unix_days};
 use crate::process::{self, cargo};
 
@@ -188,7 +188,7 @@ pub fn run(root: &std::path::Path, args: &[String]) -> anyhow::Result<()> {
     if pairs.len() != o.drivers {
         bail!("seed_fleet made {} routes for {} drivers", pairs.len(), o.drivers);
     }
-    let (server, host) = start_serve(root, &bin_dir.join("doorstep"), &data, &[])?;
+    let (server, host) = start_serve(&bin_dir.join("doorstep"), &data, &crate::web_build::web_dir(root), &[])?;
     let mut conn = Connection::open(&host)?;
     let (status, body) = conn.request("POST", "/api/auth/login", &[], &format!("{{\"email\":\"bench@fleet.example\",\"password\":\"{PASSWORD}\"}}"))?;
     if status != 200 {

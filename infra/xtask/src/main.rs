@@ -3,10 +3,13 @@
 mod bench_api;
 mod bench_pings;
 mod bench_report;
+mod bench_scale;
 mod bench_solver;
 mod dev;
 mod infra;
 mod process;
+mod serve_client;
+mod simulate_day;
 mod test_suite;
 mod tools;
 mod web_build;
@@ -21,6 +24,7 @@ Commands:
   dev [-- <serve options>]   install what is missing, build, and start Doorstep with the demo business
   test                       install what is missing and run every test
   build-web                  build the web app into target/site
+  build-track                build only the customer tracking page (track.html, track/) into target/site
   install-tools              only install what is missing
   infra-check                cfn-lint and sam validate infra/template.yaml, cargo lambda build every
                              function for arm64, and check the template against the code
@@ -33,6 +37,15 @@ Commands:
   bench-solver [options]     run the optimizer on the VRPTW sets and append the results to BENCHMARKS.md
                              (--set solomon|homberger200 --time SECS --objective distance|hierarchical|cost
                               --threads N --seed N --instances C101,R101)
+  bench-scale [options]      the optimizer on synthetic cities of 1,000 and 5,000 stops: first feasible
+                             solution, best cost, iterations/s, peak memory; appends to BENCHMARKS.md
+                             (--stops 1000,5000 --time 30,60 --seed N --objective cost|distance|hierarchical)
+  simulate-day [options]     a day of a generated Lyon city (N drivers, M orders) through doorstep serve's API:
+                             orders in, plan solved and published, drivers' pings and stop events with rush-hour
+                             traffic, varying service times and ~5% failures; prints on-time %, ETA errors,
+                             notifications by type and API errors (must be 0), appends to BENCHMARKS.md
+                             (--drivers 5 --orders 150 --seed 7 --ping-every 30 --batch 4 --iterations 2000
+                              --release --no-record)
 ";
 
 fn main() -> anyhow::Result<()> {
@@ -45,9 +58,15 @@ fn main() -> anyhow::Result<()> {
             tools::ensure(&root, tools::Needs::WEB)?;
             web_build::build(&root).map(|_| ())
         }
+        Some("build-track") => {
+            tools::ensure(&root, tools::Needs::WEB)?;
+            web_build::build_track_only(&root).map(|_| ())
+        }
         Some("bench-api") => bench_api::run(&root, &args[1..]),
         Some("bench-pings") => bench_pings::run(&root, &args[1..]),
         Some("bench-solver") => bench_solver::run(&root, &args[1..]),
+        Some("bench-scale") => bench_scale::run(&root, &args[1..]),
+        Some("simulate-day") => simulate_day::run(&root, &args[1..]),
         Some("install-tools") => tools::ensure(&root, tools::Needs::ALL),
         Some("infra-check") => infra::check(&root),
         Some("deploy") => infra::deploy(&root, args[1..].strip_prefix(["--".to_owned()].as_slice()).unwrap_or(&args[1..])),
