@@ -1,6 +1,8 @@
 //! The `doorstep` command.
 
 mod notify;
+mod reports;
+mod sweep;
 mod serve;
 mod solve;
 mod web;
@@ -23,8 +25,12 @@ enum Command {
     /// optimizer and print the routes.
     Solve(solve::SolveArgs),
     /// Send the pending customer notifications of a data directory's outbox
-    /// and exit (`serve` does this in the background).
+    /// and exit (`serve` does this in the background). SQLite data directories
+    /// only: on AWS the notify function drains the outbox on its schedule.
     Notify(notify::NotifyArgs),
+    /// Report aggregates of a data directory: `reports rebuild --from --to`
+    /// recomputes them from the stored records.
+    Reports(reports::ReportsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -33,5 +39,6 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Solve(args) => solve::run(args),
         Command::Notify(args) => notify::run(args),
+        Command::Reports(args) => reports::run(args),
     }
 }

@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// wakes after every write request).
     #[arg(long, default_value_t = 30, env = "DOORSTEP_NOTIFY_INTERVAL_S")]
     notify_interval_s: u64,
+    /// How often uploaded photos no proof of delivery cited within a day are
+    /// deleted, in seconds (also once at start-up).
+    #[arg(long, default_value_t = 3600, env = "DOORSTEP_BLOB_SWEEP_INTERVAL_S")]
+    blob_sweep_interval_s: u64,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -70,9 +74,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let blobs_dir = args.data.join("blobs");
     let blobs = doorstep_blobs_fs::FsBlobStore::open(&blobs_dir, &secret)
         .map_err(|e| anyhow::anyhow!("cannot open the blob store {}: {e}", blobs_dir.display()))?;
+    let (sweep_store, sweep_blobs) = (notify_store.clone(), blobs.clone());
+    let rebuild_store = notify_store.clone();
     let store = Arc::new(store);
     let state = AppState::self_contained(store.clone(), clock, client, &secret).with_pods(store).with_local_blobs(blobs);
-    let state = state.with_tracking_settings(doorstep_http::tracking::settings_from_env().map_err(anyhow::Error::msg)?);
+    let tracking_settings = doorstep_http::tracking::settings_from_env().map_err(anyhow::Error::msg)?;
+    let state = state.with_tracking_settings(tracking_settings);
 
     let mut demo_login = None;
     if args.demo {
@@ -132,8 +139,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         doorstep_core::usecases::notify::NotifierConfig::new(public_url, crate::notify::claimant()),
         std::time::Duration::from_secs(args.notify_interval_s.max(1)),
         wake,
-        stopped,
+        stopped.clone(),
     );
+    let sweeper = crate::sweep::spawn_blob_sweeper(
+        sweep_store,
+        sweep_blobs,
+        Arc::new(SystemClock),
+        std::time::Duration::from_secs(args.blob_sweep_interval_s.max(1)),
+        stopped.clone(),
+    );
+    let rebuilder = crate::reports::spawn_daily_rebuild(rebuild_store, Arc::new(SystemClock), tracking_settings, stopped);
 
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
@@ -143,6 +158,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = stop_drainer.send(true);
     if tokio::time::timeout(std::time::Duration::from_secs(30), drainer).await.is_err() {
         tracing::warn!("the notification drainer did not stop within 30 s");
+    }
+    if tokio::time::timeout(std::time::Duration::from_secs(10), sweeper).await.is_err() {
+        tracing::warn!("the orphan blob sweep did not stop within 10 s");
+    }
+    if tokio::time::timeout(std::time::Duration::from_secs(10), rebuilder).await.is_err() {
+        tracing::warn!("the daily report rebuild did not stop within 10 s");
     }
     tracing::info!("stopped");
     Ok(())

@@ -115,6 +115,8 @@ impl Modify for Security {
         crate::tracking::trail,
         crate::tracking::route_progress,
         crate::tracking::public_view,
+        crate::tracking::set_note,
+        crate::tracking::rate,
         crate::pod::start_route,
         crate::pod::arrive,
         crate::pod::complete,

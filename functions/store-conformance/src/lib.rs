@@ -4,6 +4,7 @@
 
 use std::future::Future;
 
+pub mod customer;
 pub mod notify;
 pub mod pod;
 pub mod reports;

@@ -542,6 +542,13 @@ pub fn driver_page() -> Html {
                 if let Some(text) = order.as_ref().and_then(|o| o.instructions.clone()) {
                     <p class="instructions" data-testid="stop-instructions">{ text }</p>
                 }
+                // Left by the customer on the tracking page.
+                if let Some(text) = order.as_ref().and_then(|o| o.customer_note.as_ref()).and_then(|n| n.instructions.clone()) {
+                    <p class="instructions customer-note" data-testid="stop-customer-note"><strong>{"Customer note: "}</strong>{ text }</p>
+                }
+                if let Some(text) = order.as_ref().and_then(|o| o.customer_note.as_ref()).and_then(|n| n.safe_place.clone()) {
+                    <p class="instructions safe-place" data-testid="stop-safe-place"><strong>{"Safe place: "}</strong>{ text }</p>
+                }
                 if let Some(cod) = order.as_ref().and_then(|o| o.cash_on_delivery.clone()) {
                     <p class="cod">{"Cash on delivery: "}<strong>{ money(&cod) }</strong></p>
                 }
@@ -875,12 +882,21 @@ fn deliver_sheet(props: &DeliverSheetProps) -> Html {
             let Ok(plan_id) = doorstep_domain::ids::PlanId::new(plan_id.clone()) else { return };
             let body = VerifyOtp { plan_id, code };
             let (otp_verified, message, token, path) = (otp_verified.clone(), message.clone(), token.clone(), format!("/api/stops/{stop_id}/otp"));
+            let stop_id = stop_id.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                match api::post::<_, OtpStatus>(&token, &path, &body).await {
+                // One key per guess: if the answer is lost, the queued replay counts it once.
+                let key = store::new_key();
+                match api::post_idempotent::<_, OtpStatus>(&token, &path, &body, &key).await {
                     Ok(s) if s.verified => otp_verified.set(true),
                     Ok(s) if s.locked => message.set(Some("Code locked after too many tries.".into())),
                     Ok(s) => message.set(Some(format!("Wrong code, {} tries left.", s.attempts_left))),
-                    Err(e) if e.code == "network" => message.set(Some("The code can only be checked online.".into())),
+                    Err(e) if e.code == "network" => match store::enqueue_keyed(key, Action::VerifyOtp { stop_id, body }, Vec::new()).await {
+                        Ok(_) => {
+                            otp_verified.set(true);
+                            message.set(Some("Offline: the code is checked when back online, before this delivery is sent; a wrong code makes the delivery refused.".into()));
+                        }
+                        Err(e) => message.set(Some(format!("The code could not be saved on this device: {e}"))),
+                    },
                     Err(e) => message.set(Some(e.message)),
                 }
             });
