@@ -77,8 +77,18 @@ export async function launchPhone({ timezoneId, geolocation } = {}) {
     geolocation,
     permissions: ["geolocation"],
   });
-  // Profiles are tens of megabytes each: remove them once the phone is closed.
-  context.on("close", () => rmSync(dir, { recursive: true, force: true }));
+  // Profiles are tens of megabytes each: remove them once the phone is closed
+  // (after close() resolves: Chromium writes to the profile while it exits).
+  const close = context.close.bind(context);
+  context.close = async (...args) => {
+    await close(...args);
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch (error) {
+      // Not a test failure: `cargo xtask test` empties its TMPDIR after the run.
+      console.warn(`could not remove ${dir}: ${error.message}`);
+    }
+  };
   return context;
 }
 
