@@ -39,6 +39,9 @@ export function collectConsoleErrors(page, { tileHosts = ["tile.openstreetmap.or
   });
   page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
   page.on("requestfailed", (request) => {
+    // ERR_ABORTED is the page itself cancelling a load (navigating away while
+    // an image is in flight), not a failure of the app or the server.
+    if (request.failure()?.errorText === "net::ERR_ABORTED") return;
     if (!isTile(request.url())) errors.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
   });
   return errors;
