@@ -1,20 +1,28 @@
 //! Conformance cases for the driver's side of a delivery (`PodStore`):
 //! actions written all or nothing with their idempotency record and outbox
 //! entry, replays, visits, one-time codes counted atomically (and once per
-//! idempotency key), and the uploads the orphan blob sweep tracks. Each
-//! adapter runs [`run_pod`] in its tests; [`run_orphan_sweep`] runs the
+//! idempotency key), the uploads the orphan blob sweep tracks, and a
+//! customer's note landing between a driver action's read and its write.
+//! Each adapter runs [`run_pod`] in its tests; [`run_orphan_sweep`] runs the
 //! sweep use case on a store and a real blob store together.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use async_trait::async_trait;
+use doorstep_blobs_fs::FsBlobStore;
 use doorstep_core::ports::{
     ActionWrite, BlobStore, DriverAction, FixedClock, IdempotencyRecord, NotifyStore, OTP_KIND, OrderUpdate, OtpGuess, OtpRecord, OutboxEntry,
-    PodStore, Store, StoreError, UploadRecord, UploadState,
+    PodStore, Principal, ReportStore, Store, StoreError, UploadRecord, UploadState,
 };
-use doorstep_core::usecases::pod::{BlobSweep, ORPHAN_BLOB_AGE, seal, sweep_orphan_blobs};
+use doorstep_core::usecases::pod::{self, BlobSweep, DRIVER_ACTION_ATTEMPTS, ORPHAN_BLOB_AGE, PodDeps, seal, sweep_orphan_blobs};
+use doorstep_domain::auth::Role;
 use doorstep_domain::notification::Trigger;
-use doorstep_domain::pod::{PhotoRef, PodOutcome, PodRecord, ProofOfDelivery, VisitKind, VisitRecord};
-use doorstep_domain::{Order, OrderEvent, OrderState, PlanId, StopId};
+use doorstep_domain::pod::{CompleteStop, FailStop, PhotoRef, PodOutcome, PodRecord, ProofOfDelivery, VisitKind, VisitRecord};
+use doorstep_domain::tracking::CustomerNote;
+use doorstep_domain::{FailureReason, Order, OrderEvent, OrderId, OrderState, OrgId, PlanId, StopId};
+use time::OffsetDateTime;
 
 use super::{T0, org};
 use crate::notify::publish_sample;
@@ -24,7 +32,7 @@ pub async fn run_pod<F, Fut, S>(fresh_store: F)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = S>,
-    S: Store + PodStore + NotifyStore,
+    S: Store + PodStore + NotifyStore + ReportStore,
 {
     completing_a_stop_writes_order_proof_record_and_outbox_at_once(&fresh_store().await).await;
     a_replayed_key_writes_nothing_and_returns_the_stored_answer(&fresh_store().await).await;
@@ -33,6 +41,7 @@ where
     otp_guesses_are_counted_atomically_and_lock(&fresh_store().await).await;
     an_otp_guess_counts_once_per_key_and_refuses_a_stale_count(&fresh_store().await).await;
     a_cited_upload_is_never_claimed_and_a_claimed_one_cannot_be_cited(&fresh_store().await).await;
+    a_customer_note_between_a_drivers_read_and_write_never_fails_the_action(fresh_store().await).await;
 }
 
 const ORG: &str = "org-pod";
@@ -217,26 +226,41 @@ fn otp(order: &Order, hash: &str, max: u32) -> OtpRecord {
     }
 }
 
+/// A driver action that only guesses the order's one-time code.
+fn otp_guess(order: &Order, key: &str, attempt: u32, expected_attempts: u32, correct: bool) -> DriverAction {
+    let mut action = delivery(order, order.version, key);
+    action.orders.clear();
+    action.pod = None;
+    action.outbox.clear();
+    action.otp_guess = Some(OtpGuess { order_id: order.id.clone(), attempt, expected_attempts, correct });
+    action
+}
+
 async fn otp_guesses_are_counted_atomically_and_lock<S: Store + PodStore + NotifyStore>(store: &S) {
     let case = "otp_guesses_are_counted_atomically_and_lock";
     let order = first_order(store).await;
     let (o, a) = (&order.id, order.attempts);
     assert_eq!(store.otp(&org(ORG), o, a).await.expect("otp"), None, "{case}");
-    assert!(matches!(store.count_otp_guess(&org(ORG), o, a, false).await, Err(StoreError::NotFound { .. })), "{case}");
     store.add_otp_code(&otp(&order, "s1:h1", 5)).await.expect("add");
-    assert_eq!(store.count_otp_guess(&org(ORG), o, a, false).await.expect("guess").attempts, 1, "{case}");
 
-    // Twelve wrong guesses at once: exactly the four left count, then it locks.
-    let org_id = org(ORG);
-    let guesses = (0..12).map(|_| store.count_otp_guess(&org_id, o, a, false));
-    for result in futures::future::join_all(guesses).await {
-        result.expect("guess");
+    // Twelve wrong guesses that all read the same count: exactly one counts.
+    // (One after the other: moto's transactions do not serialise concurrent
+    // condition checks, as DynamoDB and SQLite do.)
+    let mut results = Vec::new();
+    for i in 0..12 {
+        results.push(store.write_driver_action(&otp_guess(&order, &format!("race-{i}"), a, 0, false)).await);
+    }
+    let written = results.iter().filter(|r| matches!(r, Ok(ActionWrite::Written))).count();
+    let refused = results.iter().filter(|r| matches!(r, Err(StoreError::VersionConflict { kind: OTP_KIND, .. }))).count();
+    assert_eq!((written, refused), (1, 11), "{case}: {results:?}");
+    // Four more wrong guesses use up the five; then it locks, even for the right code.
+    for count in 1..5 {
+        assert_eq!(store.write_driver_action(&otp_guess(&order, &format!("wrong-{count}"), a, count, false)).await.expect("guess"), ActionWrite::Written, "{case}");
     }
     let locked = store.otp(&org(ORG), o, a).await.expect("otp").expect("record");
     assert_eq!((locked.attempts, locked.verified, locked.locked()), (5, false, true), "{case}: {locked:?}");
-    // A right code after the lock changes nothing.
-    let after = store.count_otp_guess(&org(ORG), o, a, true).await.expect("guess");
-    assert_eq!((after.attempts, after.verified), (5, false), "{case}");
+    assert!(matches!(store.write_driver_action(&otp_guess(&order, "right-late", a, 5, true)).await, Err(StoreError::VersionConflict { .. })), "{case}");
+    assert_eq!(store.otp(&org(ORG), o, a).await.expect("otp").expect("record"), locked, "{case}: a locked code changes no more");
 
     // Re-dispatching the same attempt adds a code and keeps the count; at
     // most three codes are kept.
@@ -247,13 +271,12 @@ async fn otp_guesses_are_counted_atomically_and_lock<S: Store + PodStore + Notif
     assert_eq!(kept.code_hashes, vec!["s2:h2", "s3:h3", "s4:h4"], "{case}");
     assert_eq!(kept.attempts, 5, "{case}: the guess count survives");
 
-    // Another attempt's code: a right guess verifies, and then nothing counts.
+    // Another attempt's code: a right guess verifies it.
     let other = OtpRecord { attempt: a + 1, ..otp(&order, "s9:h9", 3) };
     store.add_otp_code(&other).await.expect("add");
-    let verified = store.count_otp_guess(&org(ORG), o, a + 1, true).await.expect("guess");
+    assert_eq!(store.write_driver_action(&otp_guess(&order, "right", a + 1, 0, true)).await.expect("guess"), ActionWrite::Written, "{case}");
+    let verified = store.otp(&org(ORG), o, a + 1).await.expect("otp").expect("record");
     assert_eq!((verified.attempts, verified.verified), (1, true), "{case}");
-    let again = store.count_otp_guess(&org(ORG), o, a + 1, false).await.expect("guess");
-    assert_eq!((again.attempts, again.verified), (1, true), "{case}: a verified code stays verified");
 }
 
 async fn an_otp_guess_counts_once_per_key_and_refuses_a_stale_count<S: Store + PodStore + NotifyStore>(store: &S) {
@@ -261,14 +284,7 @@ async fn an_otp_guess_counts_once_per_key_and_refuses_a_stale_count<S: Store + P
     let order = first_order(store).await;
     let (o, a) = (&order.id, order.attempts);
     store.add_otp_code(&otp(&order, "s1:h1", 3)).await.expect("add");
-    let guess = |key: &str, expected_attempts: u32, correct: bool| {
-        let mut action = delivery(&order, order.version, key);
-        action.orders.clear();
-        action.pod = None;
-        action.outbox.clear();
-        action.otp_guess = Some(OtpGuess { order_id: o.clone(), attempt: a, expected_attempts, correct });
-        action
-    };
+    let guess = |key: &str, expected_attempts: u32, correct: bool| otp_guess(&order, key, a, expected_attempts, correct);
     let wrong = guess("otp-1", 0, false);
     assert_eq!(store.write_driver_action(&wrong).await.expect("guess"), ActionWrite::Written, "{case}");
     // The offline queue replays it: the stored answer, no attempt spent.
@@ -287,8 +303,7 @@ async fn an_otp_guess_counts_once_per_key_and_refuses_a_stale_count<S: Store + P
     // A verified code takes no more guesses.
     assert!(matches!(store.write_driver_action(&guess("otp-4", 2, false)).await, Err(StoreError::VersionConflict { .. })), "{case}");
     // No code at all for another attempt.
-    let mut none = guess("otp-5", 0, false);
-    none.otp_guess = Some(OtpGuess { order_id: o.clone(), attempt: a + 5, expected_attempts: 0, correct: false });
+    let none = otp_guess(&order, "otp-5", a + 5, 0, false);
     assert!(matches!(store.write_driver_action(&none).await, Err(StoreError::NotFound { .. })), "{case}");
 }
 
@@ -355,6 +370,123 @@ async fn a_cited_upload_is_never_claimed_and_a_claimed_one_cannot_be_cited<S: St
     assert!(store.uploads_to_sweep(cutoff, 10).await.expect("sweep list").is_empty(), "{case}: the young one waits");
     assert!(matches!(store.write_driver_action(&late).await, Err(StoreError::NotFound { .. })), "{case}: a deleted blob stays uncitable");
     assert_eq!(store.pod_records(&org(ORG), &order.id).await.expect("pods").len(), 1, "{case}");
+}
+
+/// The store, except that the first `interruptions` driver actions find a
+/// customer's note saved on their order between the use case's read and
+/// its write (as `PUT /api/track/{token}/note` saves it: the order
+/// replaced at its version + 1).
+struct NoteBeforeWrite<S> {
+    store: Arc<S>,
+    interruptions: AtomicUsize,
+    writes: AtomicUsize,
+    note: CustomerNote,
+}
+
+impl<S: Store + PodStore> NoteBeforeWrite<S> {
+    async fn save_note(&self, order: &OrderUpdate) {
+        let mut noted = self.store.get_order(&order.order.org_id, &order.order.id).await.expect("read the order");
+        let expected = noted.version;
+        noted.customer_note = Some(self.note.clone());
+        noted.version = expected + 1;
+        self.store.update_order(&noted, expected).await.expect("the customer's note");
+    }
+}
+
+#[async_trait]
+impl<S: Store + PodStore> PodStore for NoteBeforeWrite<S> {
+    async fn write_driver_action(&self, action: &DriverAction) -> Result<ActionWrite, StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        let interrupt = self.interruptions.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        if interrupt && let Some(order) = action.orders.first() {
+            self.save_note(order).await;
+        }
+        self.store.write_driver_action(action).await
+    }
+    async fn update_order_notifying(&self, update: &OrderUpdate, outbox: &[OutboxEntry]) -> Result<(), StoreError> {
+        self.store.update_order_notifying(update, outbox).await
+    }
+    async fn pod_records(&self, org: &OrgId, order: &OrderId) -> Result<Vec<PodRecord>, StoreError> {
+        self.store.pod_records(org, order).await
+    }
+    async fn visit(&self, org: &OrgId, subject_id: &str) -> Result<Option<VisitRecord>, StoreError> {
+        self.store.visit(org, subject_id).await
+    }
+    async fn add_otp_code(&self, record: &OtpRecord) -> Result<(), StoreError> {
+        self.store.add_otp_code(record).await
+    }
+    async fn otp(&self, org: &OrgId, order: &OrderId, attempt: u32) -> Result<Option<OtpRecord>, StoreError> {
+        self.store.otp(org, order, attempt).await
+    }
+    async fn record_upload(&self, upload: &UploadRecord) -> Result<(), StoreError> {
+        self.store.record_upload(upload).await
+    }
+    async fn upload(&self, org: &OrgId, key: &str) -> Result<Option<UploadRecord>, StoreError> {
+        self.store.upload(org, key).await
+    }
+    async fn uploads_to_sweep(&self, granted_before: OffsetDateTime, limit: u32) -> Result<Vec<UploadRecord>, StoreError> {
+        self.store.uploads_to_sweep(granted_before, limit).await
+    }
+    async fn claim_upload_deletion(&self, org: &OrgId, key: &str) -> Result<bool, StoreError> {
+        self.store.claim_upload_deletion(org, key).await
+    }
+    async fn finish_upload_deletion(&self, org: &OrgId, key: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.store.finish_upload_deletion(org, key, now).await
+    }
+}
+
+async fn a_customer_note_between_a_drivers_read_and_write_never_fails_the_action<S: Store + PodStore + NotifyStore + ReportStore>(store: S) {
+    let case = "a_customer_note_between_a_drivers_read_and_write_never_fails_the_action";
+    let shared = Arc::new(store);
+    let store = shared.as_ref();
+    let entries = crate::notify::publish_with(store, ORG, 2, |b| b.orders.iter_mut().for_each(|o| o.cash_on_delivery = None)).await;
+    let driver = Principal { org: org(ORG), role: Role::Driver, subject: crate::sample_business(ORG).drivers[0].id.to_string() };
+    let plan_id = PlanId::new(format!("pln-{ORG}")).expect("plan id");
+    let stop = |i: usize| StopId::new(format!("stp-pln-{ORG}-{i}")).expect("stop id");
+    let dir = std::env::temp_dir().join(format!("doorstep-note-race-{}-{}", std::process::id(), doorstep_core::crypto::random_token(6)));
+    let blobs = FsBlobStore::open(&dir, b"a blob secret of at least 32 bytes..").expect("blob store");
+    let clock = FixedClock(T0 + time::Duration::hours(2));
+    let note = CustomerNote { instructions: Some("Ring twice".into()), safe_place: None };
+    let racer = |interruptions: usize| NoteBeforeWrite { store: shared.clone(), interruptions: AtomicUsize::new(interruptions), writes: AtomicUsize::new(0), note: note.clone() };
+
+    // One note between the read and the write: the completion is prepared again and succeeds, keeping the note.
+    let first = &entries[0].order_id;
+    let racing = racer(1);
+    let request: CompleteStop = serde_json::from_value(serde_json::json!({
+        "plan_id": plan_id, "pod": {"order_id": first, "recipient_name": "Léa", "device_time": "2026-11-23T09:30:00Z"}
+    }))
+    .expect("complete request");
+    let done = pod::complete(PodDeps { store, pods: &racing, blobs: &blobs, reports: store, clock: &clock }, &driver, &stop(0), &request, Some("race-complete")).await;
+    let done = done.unwrap_or_else(|e| panic!("{case}: a note must not fail the delivery: {e}"));
+    assert_eq!(racing.writes.load(Ordering::SeqCst), 2, "{case}: written on the second try");
+    let delivered = store.get_order(&org(ORG), first).await.expect("order");
+    assert_eq!((delivered.state(), delivered.customer_note.as_ref()), (OrderState::Delivered, Some(&note)), "{case}: delivered, the note kept");
+    assert_eq!(store.pod_records(&org(ORG), first).await.expect("pods").len(), 1, "{case}: one proof");
+    // The offline queue's replay gets the stored answer and writes nothing.
+    let replayed = pod::complete(PodDeps { store, pods: store, blobs: &blobs, reports: store, clock: &clock }, &driver, &stop(0), &request, Some("race-complete")).await.expect("replay");
+    assert_eq!((replayed.replayed, &replayed.body), (true, &done.body), "{case}");
+
+    // A note before every try: the retries are bounded, the conflict is reported and nothing is written.
+    let second = &entries[1].order_id;
+    let before = store.get_order(&org(ORG), second).await.expect("order");
+    let always = racer(DRIVER_ACTION_ATTEMPTS);
+    let failed: FailStop = serde_json::from_value(serde_json::json!({
+        "plan_id": plan_id, "reason": FailureReason::RecipientAbsent, "device_time": "2026-11-23T09:40:00Z"
+    }))
+    .expect("fail request");
+    match pod::fail(PodDeps { store, pods: &always, blobs: &blobs, reports: store, clock: &clock }, &driver, &stop(1), &failed, Some("race-fail")).await {
+        Err(doorstep_core::Error::VersionConflict { .. }) => {}
+        other => panic!("{case}: an order that keeps changing must end in a version conflict, got {other:?}"),
+    }
+    assert_eq!(always.writes.load(Ordering::SeqCst), DRIVER_ACTION_ATTEMPTS, "{case}: bounded retries");
+    let after = store.get_order(&org(ORG), second).await.expect("order");
+    assert_eq!((after.state(), after.version), (before.state(), before.version + DRIVER_ACTION_ATTEMPTS as u64), "{case}: only the notes were written");
+    assert!(store.idempotency_record(&org(ORG), "race-fail", T0).await.expect("record").is_none(), "{case}: no record for the refused action");
+    // With the customer done typing, the queue's retry under the same key goes through.
+    let retried = pod::fail(PodDeps { store, pods: store, blobs: &blobs, reports: store, clock: &clock }, &driver, &stop(1), &failed, Some("race-fail")).await.expect("retry");
+    assert!(!retried.replayed, "{case}");
+    assert_eq!(store.get_order(&org(ORG), second).await.expect("order").attempts, before.attempts + 1, "{case}: the failed attempt counts");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The orphan sweep on a store and a real blob store: of three blobs

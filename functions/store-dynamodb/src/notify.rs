@@ -7,14 +7,13 @@
 //! conditional on still being claimed by the same drainer.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use doorstep_core::ports::{Claim, NotifyStore, OutboxEntry, SendRecord, SendState, StoreError};
 use doorstep_domain::OrgId;
 use time::OffsetDateTime;
 
 use crate::DynamoStore;
 use crate::item::{BODY, GSI1, GSI1PK, GSI1SK, Item, body, item, key, org_pk, s, to_json, ts};
-use crate::ops::unavailable;
+use crate::ops::{conditional_update, unavailable};
 use crate::outbox::{PENDING_PARTITION, SK_PREFIX};
 use crate::tx::Cond;
 
@@ -111,12 +110,8 @@ impl NotifyStore for DynamoStore {
             .expression_attribute_values(":now", s(ts(now)?))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Deleted meanwhile (an undone publication): nothing left to settle.
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        // A failed condition: deleted meanwhile (an undone publication), nothing left to settle.
+        conditional_update(result).map(|_| ())
     }
 
     async fn claim_send(&self, record: &SendRecord) -> Result<Claim, StoreError> {

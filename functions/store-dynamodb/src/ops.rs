@@ -8,6 +8,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, DeleteRequest, KeysAndAttributes, ReturnValuesOnConditionCheckFailure, WriteRequest,
 };
@@ -32,6 +33,16 @@ where
     R: std::fmt::Debug,
 {
     StoreError::Unavailable(DisplayErrorContext(&e).to_string())
+}
+
+/// A conditional `UpdateItem`'s outcome: `true` when written, `false` when
+/// its condition failed; any other error means the store is unavailable.
+pub fn conditional_update<O, R: std::fmt::Debug>(result: Result<O, SdkError<UpdateItemError, R>>) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(false),
+        Err(e) => Err(unavailable(e)),
+    }
 }
 
 /// Where a paged list reads: the table or GSI1, one partition, one kind.

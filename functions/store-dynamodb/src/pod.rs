@@ -17,7 +17,6 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use doorstep_core::StoreError;
 use doorstep_core::ports::{
@@ -33,7 +32,7 @@ use crate::item::{
     BODY, EXPIRES, EXPIRES_AT, GSI1, GSI1PK, GSI1SK, Item, PK, body, expiry, get_bool, get_s, get_time, get_u64, item, key, n, org_pk, s,
     to_json, ts,
 };
-use crate::ops::{MAX_TX_ITEMS, key_of, unavailable};
+use crate::ops::{MAX_TX_ITEMS, conditional_update, key_of, unavailable};
 use crate::orders::Recorded;
 use crate::outbox;
 use crate::tx::{Cond, OnFail, Tx};
@@ -324,36 +323,6 @@ impl PodStore for DynamoStore {
         self.get(otp_key(org, order, attempt)).await?.map(|it| otp_from(&it, org, order, attempt)).transpose()
     }
 
-    async fn count_otp_guess(&self, org: &OrgId, order: &OrderId, attempt: u32, correct: bool) -> Result<OtpRecord, StoreError> {
-        let update = if correct { "SET #a = #a + :one, #v = :true" } else { "SET #a = #a + :one" };
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(otp_key(org, order, attempt)))
-            .update_expression(update)
-            // One conditional update: the guess only counts while the code is open.
-            .condition_expression("attribute_exists(#pk) AND #v = :false AND #a < #m")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#a", "attempts")
-            .expression_attribute_names("#v", "verified")
-            .expression_attribute_names("#m", "max_attempts")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .return_values(ReturnValue::AllNew);
-        if correct {
-            request = request.expression_attribute_values(":true", AttributeValue::Bool(true));
-        }
-        match request.send().await {
-            Ok(out) => otp_from(&out.attributes.unwrap_or_default(), org, order, attempt),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => self
-                .otp(org, order, attempt)
-                .await?
-                .ok_or_else(|| StoreError::NotFound { kind: "one-time code", id: format!("{order}#{attempt}") }),
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
     async fn record_upload(&self, upload: &UploadRecord) -> Result<(), StoreError> {
         let ms = millis(upload.granted_at);
         let mut it = item(
@@ -417,11 +386,7 @@ impl PodStore for DynamoStore {
             .expression_attribute_values(":pending", s(UploadState::Pending.as_str()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
+        conditional_update(result)
     }
 
     async fn finish_upload_deletion(&self, org: &OrgId, blob: &str, now: OffsetDateTime) -> Result<(), StoreError> {
@@ -446,11 +411,7 @@ impl PodStore for DynamoStore {
             .expression_attribute_values(":ttl", ttl)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Finished by another sweep already.
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        // A failed condition: finished by another sweep already.
+        conditional_update(result).map(|_| ())
     }
 }

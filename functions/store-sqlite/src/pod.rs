@@ -233,25 +233,6 @@ impl PodStore for SqliteStore {
         self.with_conn(move |conn| read_otp(conn, &org, &order, attempt)).await
     }
 
-    async fn count_otp_guess(&self, org: &OrgId, order: &OrderId, attempt: u32, correct: bool) -> Result<OtpRecord, StoreError> {
-        let (org, order) = (org.clone(), order.clone());
-        self.with_conn(move |conn| {
-            let tx = conn.transaction().map_err(unavailable)?;
-            // One statement: the guess only counts while the code is open.
-            tx.execute(
-                "UPDATE otp_codes SET attempts = attempts + 1, verified = (verified OR ?4)
-                 WHERE org_id = ?1 AND order_id = ?2 AND attempt = ?3 AND verified = 0 AND attempts < max_attempts",
-                params![org.as_str(), order.as_str(), attempt, correct],
-            )
-            .map_err(unavailable)?;
-            let record = read_otp(&tx, &org, &order, attempt)?
-                .ok_or_else(|| StoreError::NotFound { kind: "one-time code", id: format!("{order}#{attempt}") })?;
-            tx.commit().map_err(unavailable)?;
-            Ok(record)
-        })
-        .await
-    }
-
     async fn record_upload(&self, upload: &UploadRecord) -> Result<(), StoreError> {
         let upload = upload.clone();
         self.with_conn(move |conn| {

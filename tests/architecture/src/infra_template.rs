@@ -156,7 +156,8 @@ pub fn breaches(template: &Yaml, functions: &[FunctionCode]) -> Vec<String> {
         .flatten()
         .filter_map(|e| e["Action"].as_str().map(str::to_owned))
         .collect();
-    let mut exemptions_used: BTreeSet<(String, String)> = BTreeSet::new();
+    // Indexes into `not_granted` of the entries some call needed.
+    let mut exemptions_used: BTreeSet<usize> = BTreeSet::new();
 
     let mut declared: BTreeMap<String, String> = BTreeMap::new(); // package dir -> logical id
     for (id, resource) in &resources {
@@ -202,8 +203,8 @@ pub fn breaches(template: &Yaml, functions: &[FunctionCode]) -> Vec<String> {
             ));
         }
     }
-    for entry in not_granted {
-        if !exemptions_used.contains(&(entry.action.clone(), entry.source.clone())) {
+    for (i, entry) in not_granted.iter().enumerate() {
+        if !exemptions_used.contains(&i) {
             found.push(format!(
                 "Metadata: Doorstep: NotGranted in {TEMPLATE} lists {} for {}, which no function's code calls there any more: remove the entry",
                 entry.action, entry.source
@@ -219,6 +220,8 @@ pub fn breaches(template: &Yaml, functions: &[FunctionCode]) -> Vec<String> {
 struct NotGranted {
     action: String,
     source: String,
+    /// Only this function (logical id) is exempt; every function without it.
+    function: Option<String>,
 }
 
 fn not_granted(template: &Yaml) -> Vec<NotGranted> {
@@ -229,7 +232,11 @@ fn not_granted(template: &Yaml) -> Vec<NotGranted> {
         .filter_map(|e| {
             let reason = e["Reason"].as_str().unwrap_or_default();
             (!reason.trim().is_empty()).then_some(())?;
-            Some(NotGranted { action: e["Action"].as_str()?.to_owned(), source: e["Source"].as_str()?.to_owned() })
+            Some(NotGranted {
+                action: e["Action"].as_str()?.to_owned(),
+                source: e["Source"].as_str()?.to_owned(),
+                function: e["Function"].as_str().map(str::to_owned),
+            })
         })
         .collect()
 }
@@ -279,7 +286,7 @@ fn check_role(
     function: &FunctionCode,
     not_granted: &[NotGranted],
     unscopable: &BTreeSet<String>,
-    exemptions_used: &mut BTreeSet<(String, String)>,
+    exemptions_used: &mut BTreeSet<usize>,
 ) {
     if !props["Policies"].is_null() {
         found.push(format!(
@@ -350,11 +357,14 @@ fn check_role(
         let unexempted: Vec<&String> = files
             .iter()
             .filter(|file| {
-                let exempt = not_granted.iter().any(|e| &e.action == action && &e.source == *file);
-                if exempt {
-                    exemptions_used.insert((action.clone(), (*file).clone()));
-                }
-                !exempt
+                let exempt: Vec<usize> = (0..not_granted.len())
+                    .filter(|&i| {
+                        let e = &not_granted[i];
+                        &e.action == action && &e.source == *file && e.function.as_deref().is_none_or(|f| f == id)
+                    })
+                    .collect();
+                exemptions_used.extend(&exempt);
+                exempt.is_empty()
             })
             .collect();
         if !unexempted.is_empty() {

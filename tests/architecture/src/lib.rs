@@ -2,6 +2,7 @@
 //! `cargo metadata` output and lists every crate whose dependency closure
 //! (normal and build dependencies, on any target) reaches a forbidden crate.
 
+pub mod api_routes;
 pub mod infra_template;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -210,6 +210,19 @@ fn an_ungranted_call_is_accepted_only_where_not_granted_names_it_with_a_reason()
 }
 
 #[test]
+fn a_not_granted_entry_naming_a_function_exempts_that_function_only() {
+    let entry = |function: &str| {
+        format!("Metadata:\n  Doorstep:\n    NotGranted:\n      - Action: dynamodb:DeleteItem\n        Source: functions/lambda-demo/src/lib.rs\n        Function: {function}\n        Reason: test\n")
+    };
+    let body = demo_template(&["dynamodb:GetItem"], &["DOORSTEP_TABLE"]);
+    assert_eq!(check(&format!("{}{body}", entry("DemoFunction")), &[demo_function(GETS_AND_DELETES)]), Vec::<String>::new());
+    let found = check(&format!("{}{body}", entry("OtherFunction")), &[demo_function(GETS_AND_DELETES)]);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.iter().any(|b| b.starts_with("dynamodb:DeleteItem is used by functions/lambda-demo/src/lib.rs but not granted to DemoFunction")), "{found:?}");
+    assert!(found.iter().any(|b| b.contains("which no function's code calls there any more")), "{found:?}");
+}
+
+#[test]
 fn a_function_on_sam_generated_role_is_reported() {
     let template = demo_template(&[], &[]).replace("      Role:\n        Fn::GetAtt: [DemoRole, Arn]\n", "");
     let found = check(&template, &[demo_function("")]);

@@ -99,12 +99,6 @@ pub trait PodStore: Send + Sync + 'static {
 
     async fn otp(&self, org: &OrgId, order: &OrderId, attempt: u32) -> Result<Option<OtpRecord>, StoreError>;
 
-    /// Counts one guess, atomically: unless the record is verified or
-    /// locked, `attempts` goes up by one and, if `correct`, it becomes
-    /// verified. Returns the record as it is afterwards (unchanged when it was
-    /// already verified or locked). `NotFound` when there is no record.
-    async fn count_otp_guess(&self, org: &OrgId, order: &OrderId, attempt: u32, correct: bool) -> Result<OtpRecord, StoreError>;
-
     /// Records an upload ticket as `pending` (nothing cites its blob yet).
     /// Recording the same key again changes nothing.
     async fn record_upload(&self, upload: &UploadRecord) -> Result<(), StoreError>;

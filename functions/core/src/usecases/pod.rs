@@ -132,9 +132,20 @@ fn replay(record: IdempotencyRecord, request_hash: &str) -> Result<StoredRespons
     }
 }
 
+/// How often a driver action is prepared and written before a version
+/// conflict on its order is reported: a customer's note or a dispatcher's
+/// edit landing between the read and the write must not fail a delivery
+/// (the offline queue would treat a 409 as final).
+pub const DRIVER_ACTION_ATTEMPTS: usize = 3;
+
+/// Runs a driver action once per `Idempotency-Key`: a recorded key gets its
+/// stored answer; otherwise `prepare` reads and decides, and the action is
+/// written with the key's record. When an order changed between the read
+/// and the write, `prepare` runs again on what is stored now (at most
+/// [`DRIVER_ACTION_ATTEMPTS`] times), so it may refuse the new state.
 async fn run_action<F, Fut>(deps: PodDeps<'_>, principal: &Principal, key: Option<&str>, request_hash: &str, prepare: F) -> Result<StoredResponse>
 where
-    F: FnOnce() -> Fut,
+    F: Fn() -> Fut,
     Fut: Future<Output = Result<Prepared>>,
 {
     let key = required_key(key)?;
@@ -142,24 +153,33 @@ where
     if let Some(record) = deps.store.idempotency_record(&principal.org, key, now).await? {
         return replay(record, request_hash);
     }
-    let mut prepared = prepare().await?;
-    prepared.action.record = IdempotencyRecord {
-        org_id: principal.org.clone(),
-        key: key.to_owned(),
-        request_hash: request_hash.to_owned(),
-        status: prepared.status,
-        body: prepared.body.clone(),
-        created_at: now,
-        expires_at: now + DRIVER_IDEMPOTENCY_TTL,
-    };
-    match deps.pods.write_driver_action(&prepared.action).await? {
-        ActionWrite::Written => {
-            if let Some(r) = &prepared.report {
-                crate::usecases::reports::record_after_commit(deps.reports, &principal.org, &r.driver, r.date, &r.events).await;
+    let mut attempt = 1;
+    loop {
+        let mut prepared = prepare().await?;
+        prepared.action.record = IdempotencyRecord {
+            org_id: principal.org.clone(),
+            key: key.to_owned(),
+            request_hash: request_hash.to_owned(),
+            status: prepared.status,
+            body: prepared.body.clone(),
+            created_at: now,
+            expires_at: now + DRIVER_IDEMPOTENCY_TTL,
+        };
+        match deps.pods.write_driver_action(&prepared.action).await {
+            Ok(ActionWrite::Written) => {
+                if let Some(r) = &prepared.report {
+                    crate::usecases::reports::record_after_commit(deps.reports, &principal.org, &r.driver, r.date, &r.events).await;
+                }
+                return Ok(StoredResponse { status: prepared.status, body: prepared.body, replayed: false });
             }
-            Ok(StoredResponse { status: prepared.status, body: prepared.body, replayed: false })
+            Ok(ActionWrite::AlreadyRecorded(existing)) => return replay(existing, request_hash),
+            // One-time code races are the caller's to retry (`verify_otp`).
+            Err(StoreError::VersionConflict { kind, id, .. }) if kind != OTP_KIND && attempt < DRIVER_ACTION_ATTEMPTS => {
+                tracing::info!(org = %principal.org, %id, attempt, "{kind} changed while a driver action was prepared; preparing it again");
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
         }
-        ActionWrite::AlreadyRecorded(existing) => replay(existing, request_hash),
     }
 }
 
@@ -247,7 +267,7 @@ fn ensure_out_for_delivery(order: &mut Order, now: OffsetDateTime) -> Result<()>
 pub async fn start_route(deps: PodDeps<'_>, principal: &Principal, route_id: &RouteId, request: &StartRoute, key: Option<&str>) -> Result<StoredResponse> {
     let hash = request_hash("routes.start", route_id.as_str(), request)?;
     driver_of(principal)?;
-    run_action(deps, principal, key, &hash, || async {
+    run_action(deps, principal, key, &hash, move || async move {
         request.validate()?;
         let (plan, index) = my_route(deps, principal, &request.plan_id, route_id).await?;
         let route = &plan.routes[index];
@@ -285,18 +305,7 @@ pub async fn start_route(deps: PodDeps<'_>, principal: &Principal, route_id: &Ro
         };
         action.visit = Some(visit.clone());
         let vehicle = deps.store.list_vehicles(&principal.org).await?.into_iter().find(|v| v.id == route.vehicle_id);
-        let started = DeliveryEvent::RouteStarted {
-            route_id: route.id.clone(),
-            vehicle_id: route.vehicle_id.clone(),
-            at: request.device_time,
-            planned_distance_m: route.totals.distance_m,
-            planned_duration_s: route.totals.duration_s,
-            stops: route.stops.iter().map(|s| s.location).collect(),
-            cost_per_km: vehicle.as_ref().map_or(0.0, |v| v.cost_per_km),
-            cost_per_hour: vehicle.as_ref().map_or(0.0, |v| v.cost_per_hour),
-            fixed_cost: vehicle.as_ref().map_or(0.0, |v| v.fixed_cost),
-            co2_g_per_km: vehicle.as_ref().and_then(|v| v.co2_g_per_km),
-        };
+        let started = crate::usecases::reports::route_started(route, vehicle.as_ref(), request.device_time);
         let report = ReportEvents::for_route(&plan, route, vec![started]);
         let body = to_json(&RouteStartOutcome { visit, orders })?;
         Ok(Prepared { action, status: 200, body, report })
@@ -309,7 +318,7 @@ pub async fn start_route(deps: PodDeps<'_>, principal: &Principal, route_id: &Ro
 pub async fn arrive(deps: PodDeps<'_>, principal: &Principal, stop_id: &StopId, request: &ArriveAtStop, key: Option<&str>) -> Result<StoredResponse> {
     let hash = request_hash("stops.arrive", stop_id.as_str(), request)?;
     driver_of(principal)?;
-    run_action(deps, principal, key, &hash, || async {
+    run_action(deps, principal, key, &hash, move || async move {
         request.validate()?;
         let (plan, route, stop) = my_stop(deps, principal, &request.plan_id, stop_id).await?;
         let visit = VisitRecord {
@@ -412,13 +421,86 @@ async fn auto_pod_holds(deps: PodDeps<'_>, principal: &Principal, org: &Organisa
     Ok(arrival.is_some_and(|v| v.kind == VisitKind::Arrived && v.distance_m.is_some_and(|d| d <= radius)))
 }
 
+/// A stop of the caller's route, with what completing or failing it reads.
+struct StopVisit {
+    plan: Plan,
+    route: Route,
+    stop: Stop,
+    org: Organisation,
+    /// The order as read: its version is the write's condition.
+    order: Order,
+    now: OffsetDateTime,
+}
+
+/// How a stop ended: the order as written, and what the proof, the outbox
+/// entry and the reports say of it.
+struct StopEnd {
+    order: Order,
+    /// The order as the notification describes it (failed, even when the
+    /// failure sends it back to planning at once).
+    notified: Order,
+    trigger: Trigger,
+    outcome: PodOutcome,
+    proof: ProofOfDelivery,
+    otp_verified: bool,
+    auto_pod: bool,
+    reattempt_scheduled: bool,
+    event: DeliveryEvent,
+}
+
+impl StopVisit {
+    async fn load(deps: PodDeps<'_>, principal: &Principal, plan_id: &doorstep_domain::PlanId, stop_id: &StopId) -> Result<Self> {
+        let (plan, route, stop) = my_stop(deps, principal, plan_id, stop_id).await?;
+        let org = deps.store.organisation(&principal.org).await?;
+        let order = deps.store.get_order(&principal.org, &stop.order_id).await?;
+        Ok(Self { plan, route, stop, org, order, now: deps.clock.now() })
+    }
+
+    /// The order after the driver's event (out for delivery on the way, if
+    /// the route start was never sent).
+    fn order_after(&self, event: &OrderEvent) -> Result<Order> {
+        let mut next = self.order.clone();
+        ensure_out_for_delivery(&mut next, self.now)?;
+        next.apply(event, self.now)?;
+        Ok(next)
+    }
+
+    /// The action: order, sealed proof and outbox entry in one write, with
+    /// the answer and the report events.
+    fn prepare(self, principal: &Principal, end: StopEnd) -> Result<Prepared> {
+        let attempt = self.order.attempts;
+        let record = seal(PodRecord {
+            org_id: principal.org.clone(),
+            order_id: self.order.id.clone(),
+            plan_id: self.plan.id.clone(),
+            stop_id: self.stop.id.clone(),
+            driver_id: self.route.driver_id.clone(),
+            attempt,
+            outcome: end.outcome,
+            proof: end.proof,
+            otp_verified: end.otp_verified,
+            auto_pod: end.auto_pod,
+            cash_due: self.order.cash_on_delivery.clone(),
+            recorded_at: self.now,
+            sha256: String::new(),
+        });
+        let mut action = empty_action(principal);
+        action.outbox.push(outbox_entry(&end.notified, attempt, end.trigger, self.now));
+        action.orders.push(OrderUpdate { order: end.order.clone(), expected_version: self.order.version });
+        action.pod = Some(record.clone());
+        let report = ReportEvents::for_route(&self.plan, &self.route, vec![end.event]);
+        let body = to_json(&StopOutcome { order: end.order, pod: record, reattempt_scheduled: end.reattempt_scheduled })?;
+        Ok(Prepared { action, status: 200, body, report })
+    }
+}
+
 /// `POST /api/stops/{stop_id}/complete`: the order is delivered. The
 /// transition, the proof, the `delivered` outbox entry and the idempotency
 /// record are written in one transaction.
 pub async fn complete(deps: PodDeps<'_>, principal: &Principal, stop_id: &StopId, request: &CompleteStop, key: Option<&str>) -> Result<StoredResponse> {
     let hash = request_hash("stops.complete", stop_id.as_str(), request)?;
     driver_of(principal)?;
-    run_action(deps, principal, key, &hash, || async {
+    run_action(deps, principal, key, &hash, move || async move {
         let pod = &request.pod;
         // "No evidence" may still be fine with automatic proof; everything else is final.
         let mut problems: Vec<FieldError> = match request.validate() {
@@ -428,36 +510,31 @@ pub async fn complete(deps: PodDeps<'_>, principal: &Principal, stop_id: &StopId
         let no_evidence = problems.iter().position(|e| e.code == codes::NO_EVIDENCE);
         let no_evidence = no_evidence.map(|i| problems.remove(i));
         finish(problems)?;
-        let (plan, route, stop) = my_stop(deps, principal, &request.plan_id, stop_id).await?;
+        let visit = StopVisit::load(deps, principal, &request.plan_id, stop_id).await?;
+        let (org, order, stop) = (&visit.org, &visit.order, &visit.stop);
         if pod.order_id != stop.order_id {
             return Err(invalid("pod.order_id", codes::NOT_ALLOWED, format!("stop {stop_id} delivers order {}", stop.order_id)));
         }
         if pod.stop_id.as_ref().is_some_and(|s| s != stop_id) {
             return Err(invalid("pod.stop_id", codes::NOT_ALLOWED, "does not match the stop in the URL"));
         }
-        let org = deps.store.organisation(&principal.org).await?;
-        let order = deps.store.get_order(&principal.org, &stop.order_id).await?;
-        let now = deps.clock.now();
-        let mut problems = match pod.check_against(&order) {
+        let mut problems = match pod.check_against(order) {
             Ok(()) => Vec::new(),
             Err(e) => prefixed(e, "pod"),
         };
         let mut auto_pod = false;
         if let Some(missing) = no_evidence {
-            if auto_pod_holds(deps, principal, &org, &stop, pod).await? {
+            if auto_pod_holds(deps, principal, org, stop, pod).await? {
                 auto_pod = true;
             } else {
                 problems.push(missing);
             }
         }
         let attempt = order.attempts;
-        let otp = if org.settings.pod.otp_required || pod.otp_verified {
-            deps.pods.otp(&principal.org, &order.id, attempt).await?
-        } else {
-            None
-        };
+        let otp_needed = org.settings.pod.otp_required || pod.otp_verified;
+        let otp = if otp_needed { deps.pods.otp(&principal.org, &order.id, attempt).await? } else { None };
         let otp_verified = otp.as_ref().is_some_and(|o| o.verified);
-        if (org.settings.pod.otp_required || pod.otp_verified) && !otp_verified {
+        if otp_needed && !otp_verified {
             problems.push(FieldError {
                 path: "pod.otp_verified".into(),
                 code: "otp_not_verified".into(),
@@ -474,42 +551,30 @@ pub async fn complete(deps: PodDeps<'_>, principal: &Principal, stop_id: &StopId
         check_blobs(deps, principal, &order.id, blobs, &mut problems).await?;
         finish(problems)?;
 
-        let mut next = order.clone();
-        ensure_out_for_delivery(&mut next, now)?;
-        next.apply(&OrderEvent::Deliver, now)?;
+        let next = visit.order_after(&OrderEvent::Deliver)?;
         let mut proof = pod.clone();
         proof.stop_id = Some(stop_id.clone());
-        let record = seal(PodRecord {
-            org_id: principal.org.clone(),
+        let event = DeliveryEvent::Delivered {
             order_id: order.id.clone(),
-            plan_id: plan.id.clone(),
-            stop_id: stop_id.clone(),
-            driver_id: route.driver_id.clone(),
+            route_id: visit.route.id.clone(),
             attempt,
+            at: proof.device_time,
+            window: Some(crate::usecases::tracking::stop_window(stop, Some(order))),
+            cod_due: order.cash_on_delivery.clone(),
+            cod_collected: proof.cash_collected.clone(),
+        };
+        let end = StopEnd {
+            notified: next.clone(),
+            order: next,
+            trigger: Trigger::Delivered,
             outcome: PodOutcome::Delivered,
             proof,
             otp_verified,
             auto_pod,
-            cash_due: order.cash_on_delivery.clone(),
-            recorded_at: now,
-            sha256: String::new(),
-        });
-        let mut action = empty_action(principal);
-        action.outbox.push(outbox_entry(&next, attempt, Trigger::Delivered, now));
-        action.orders.push(OrderUpdate { order: next.clone(), expected_version: order.version });
-        action.pod = Some(record.clone());
-        let delivered = DeliveryEvent::Delivered {
-            order_id: order.id.clone(),
-            route_id: route.id.clone(),
-            attempt,
-            at: record.proof.device_time,
-            window: Some(crate::usecases::tracking::stop_window(&stop, Some(&order))),
-            cod_due: order.cash_on_delivery.clone(),
-            cod_collected: record.proof.cash_collected.clone(),
+            reattempt_scheduled: false,
+            event,
         };
-        let report = ReportEvents::for_route(&plan, &route, vec![delivered]);
-        let body = to_json(&StopOutcome { order: next, pod: record, reattempt_scheduled: false })?;
-        Ok(Prepared { action, status: 200, body, report })
+        visit.prepare(principal, end)
     })
     .await
 }
@@ -520,29 +585,23 @@ pub async fn complete(deps: PodDeps<'_>, principal: &Principal, stop_id: &StopId
 pub async fn fail(deps: PodDeps<'_>, principal: &Principal, stop_id: &StopId, request: &FailStop, key: Option<&str>) -> Result<StoredResponse> {
     let hash = request_hash("stops.fail", stop_id.as_str(), request)?;
     driver_of(principal)?;
-    run_action(deps, principal, key, &hash, || async {
+    run_action(deps, principal, key, &hash, move || async move {
         request.validate()?;
-        let (plan, route, stop) = my_stop(deps, principal, &request.plan_id, stop_id).await?;
-        let org = deps.store.organisation(&principal.org).await?;
-        let order = deps.store.get_order(&principal.org, &stop.order_id).await?;
-        let now = deps.clock.now();
+        let visit = StopVisit::load(deps, principal, &request.plan_id, stop_id).await?;
         let mut problems = Vec::new();
         let blobs = request.photos.iter().enumerate().map(|(i, p)| (format!("photos[{i}]"), p.clone())).collect();
-        check_blobs(deps, principal, &order.id, blobs, &mut problems).await?;
+        check_blobs(deps, principal, &visit.order.id, blobs, &mut problems).await?;
         finish(problems)?;
 
-        let attempt = order.attempts;
-        let mut next = order.clone();
-        ensure_out_for_delivery(&mut next, now)?;
-        next.apply(&OrderEvent::Fail { reason: request.reason, note: request.note.clone() }, now)?;
-        let failed = next.clone();
-        let policy = &org.settings.pod;
-        let reattempt = policy.auto_reattempt && next.attempts < policy.max_attempts;
+        let failed = visit.order_after(&OrderEvent::Fail { reason: request.reason, note: request.note.clone() })?;
+        let policy = &visit.org.settings.pod;
+        let reattempt = policy.auto_reattempt && failed.attempts < policy.max_attempts;
+        let mut next = failed.clone();
         if reattempt {
-            next.apply(&OrderEvent::Reattempt, now)?;
+            next.apply(&OrderEvent::Reattempt, visit.now)?;
         }
         let proof = ProofOfDelivery {
-            order_id: order.id.clone(),
+            order_id: visit.order.id.clone(),
             stop_id: Some(stop_id.clone()),
             photos: request.photos.clone(),
             signature: None,
@@ -555,36 +614,26 @@ pub async fn fail(deps: PodDeps<'_>, principal: &Principal, stop_id: &StopId, re
             notes: request.note.clone(),
             cash_collected: None,
         };
-        let record = seal(PodRecord {
-            org_id: principal.org.clone(),
-            order_id: order.id.clone(),
-            plan_id: plan.id.clone(),
-            stop_id: stop_id.clone(),
-            driver_id: route.driver_id.clone(),
-            attempt,
-            outcome: PodOutcome::Failed { reason: request.reason, note: request.note.clone() },
-            proof,
-            otp_verified: false,
-            auto_pod: false,
-            cash_due: order.cash_on_delivery.clone(),
-            recorded_at: now,
-            sha256: String::new(),
-        });
-        let mut action = empty_action(principal);
-        action.outbox.push(outbox_entry(&failed, attempt, Trigger::Failed, now));
-        action.orders.push(OrderUpdate { order: next.clone(), expected_version: order.version });
-        action.pod = Some(record.clone());
-        let failure = DeliveryEvent::Failed {
-            order_id: order.id.clone(),
-            route_id: route.id.clone(),
-            attempt,
+        let event = DeliveryEvent::Failed {
+            order_id: visit.order.id.clone(),
+            route_id: visit.route.id.clone(),
+            attempt: visit.order.attempts,
             at: request.device_time,
             reason: request.reason,
             reattempt,
         };
-        let report = ReportEvents::for_route(&plan, &route, vec![failure]);
-        let body = to_json(&StopOutcome { order: next, pod: record, reattempt_scheduled: reattempt })?;
-        Ok(Prepared { action, status: 200, body, report })
+        let end = StopEnd {
+            order: next,
+            notified: failed,
+            trigger: Trigger::Failed,
+            outcome: PodOutcome::Failed { reason: request.reason, note: request.note.clone() },
+            proof,
+            otp_verified: false,
+            auto_pod: false,
+            reattempt_scheduled: reattempt,
+            event,
+        };
+        visit.prepare(principal, end)
     })
     .await
 }
