@@ -287,6 +287,25 @@ async fn a_failed_delivery_shows_a_friendly_reason_without_the_drivers_note_and_
 }
 
 #[tokio::test]
+async fn a_failed_attempt_that_is_reattempted_shows_as_failed_and_the_next_customer_becomes_next() {
+    let shop = Shop::new(|b| {
+        b.organisation.settings.pod.auto_reattempt = true;
+        b.organisation.settings.pod.max_attempts = 3;
+    })
+    .await;
+    assert_eq!(shop.view(1).await.json["stops_before"], 1);
+    let failed = shop.fail(0, "nobody home").await;
+    assert_eq!(failed.status, StatusCode::OK, "{}", failed.text);
+    assert_eq!(shop.order(0).await["status"]["state"], "created", "the order went back to the queue");
+    let view = shop.view(0).await;
+    assert_eq!(view.json["state"], "failed", "{}", view.text);
+    assert_eq!(view.json["failure_reason"], "We could not find anyone to receive the parcel.");
+    assert_eq!((view.json["eta"].clone(), view.json["stops_before"].clone()), (Value::Null, Value::Null), "{}", view.text);
+    assert_eq!(view.json["can_leave_note"], true, "a note still reaches the next attempt");
+    assert_eq!(shop.view(1).await.json["stops_before"], 0, "the failed stop is behind the driver");
+}
+
+#[tokio::test]
 async fn unknown_and_malformed_links_get_the_same_404_on_every_route() {
     let shop = Shop::new(|_| {}).await;
     let unknown = random_token(TRACKING_TOKEN_BYTES);

@@ -18,7 +18,8 @@ use doorstep_domain::tracking::{
     SetCustomerNote, StopEta, StoredPing, TimelineStep, TrackingView, eta_window, failure_reason_for_customer, is_nearby,
 };
 use doorstep_domain::validation::{FieldError, codes};
-use doorstep_domain::{DriverId, Order, OrderId, OrderState, Organisation, OrgId, Plan, PlanId, Route, RouteId, Stop, ValidationErrors};
+use doorstep_domain::pod::PodOutcome;
+use doorstep_domain::{DriverId, Order, OrderId, OrderState, Organisation, OrgId, Plan, PlanId, Route, RouteId, Stop, StopId, ValidationErrors};
 use time::{Duration, OffsetDateTime};
 
 use crate::crypto::sha256_hex;
@@ -223,9 +224,17 @@ fn plan_route<'a>(plan: &'a Plan, route: &RouteId) -> Option<&'a Route> {
     plan.routes.iter().find(|r| &r.id == route)
 }
 
-/// Whether a stop's visit is over for this attempt.
+/// Whether a stop's visit is over for this attempt: the order reached a final
+/// state, or this attempt failed and the order went back to the queue.
 fn is_done(order: Option<&Order>) -> bool {
-    order.is_none_or(|o| matches!(o.state(), OrderState::Delivered | OrderState::Failed | OrderState::Cancelled))
+    order.is_none_or(|o| is_final(o.state()) || requeued(o))
+}
+
+/// A failed attempt the org reattempts moves the order back to Created in the
+/// same write; on a published route that means this stop's attempt is over.
+/// (A stop never carries an order that was not yet dispatched.)
+fn requeued(order: &Order) -> bool {
+    order.attempts > 0 && matches!(order.state(), OrderState::Created | OrderState::Planned)
 }
 
 /// The window a stop is held to: the order's window the plan aimed at, or
@@ -614,8 +623,13 @@ async fn resolve_link(deps: TrackingDeps<'_>, token: &str, now: OffsetDateTime) 
 
 async fn build_view(deps: TrackingDeps<'_>, proof: Option<ProofPorts<'_>>, link: &TrackingLink, order: Order, now: OffsetDateTime) -> Result<Option<TrackingView>> {
     let org = &link.org_id;
-    let state = order.state();
+    // The customer's link belongs to one attempt: once it failed and the order
+    // was re-queued, the page tells what happened to that attempt.
+    let attempt_failed = requeued(&order);
+    let state = if attempt_failed { OrderState::Failed } else { order.state() };
     let finished = is_final(state);
+    // After a failed attempt the note still reaches the next one.
+    let can_leave_note = !is_final(order.state());
     let plan = match deps.store.get_plan(org, &link.plan_id).await {
         Ok(p) => p,
         Err(StoreError::NotFound { .. }) => return Ok(None),
@@ -678,6 +692,10 @@ async fn build_view(deps: TrackingDeps<'_>, proof: Option<ProofPorts<'_>>, link:
     };
     let failure_reason = match &order.status {
         OrderStatus::Failed { reason, .. } => Some(failure_reason_for_customer(*reason).to_owned()),
+        _ if attempt_failed => match proof {
+            Some(p) => failed_attempt_reason(p.pods, org, &order.id, &link.stop_id).await,
+            None => None,
+        },
         _ => None,
     };
     let updated_at = progress.as_ref().map_or(order.updated_at, |p| p.updated_at.max(order.updated_at));
@@ -694,11 +712,25 @@ async fn build_view(deps: TrackingDeps<'_>, proof: Option<ProofPorts<'_>>, link:
         timeline,
         pod,
         customer_note: order.customer_note,
-        can_leave_note: !finished,
+        can_leave_note,
         rating: order.rating,
         can_rate: can_rate(state),
         failure_reason,
     }))
+}
+
+/// Why this stop's attempt failed, for the customer, from its sealed record.
+async fn failed_attempt_reason(pods: &dyn PodStore, org: &OrgId, order: &OrderId, stop: &StopId) -> Option<String> {
+    match pods.pod_records(org, order).await {
+        Ok(records) => records.iter().rev().find(|r| &r.stop_id == stop).and_then(|r| match r.outcome {
+            PodOutcome::Failed { reason, .. } => Some(failure_reason_for_customer(reason).to_owned()),
+            PodOutcome::Delivered => None,
+        }),
+        Err(e) => {
+            tracing::warn!(%org, %order, error = %e, "cannot read why a delivery attempt failed");
+            None
+        }
+    }
 }
 
 impl TrackingDeps<'_> {
