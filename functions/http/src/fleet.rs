@@ -1,23 +1,35 @@
-//! Read-only views of the caller's organisation that the dispatcher's planner
-//! needs: the organisation itself, depots, vehicles and drivers. Dispatchers only.
+//! The caller's organisation, depots, vehicles and drivers: what the
+//! dispatcher's planner reads, and the Setup page writes. Dispatchers only.
+//! Creates take the `New*` bodies; updates are JSON merge patches (send the
+//! fields to change, `null` clears an optional one). Nothing is deleted:
+//! drivers and vehicles are deactivated with `{"active": false}`.
 
-use axum::extract::State;
-use axum::routing::get;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, patch};
 use axum::{Json, Router};
 use doorstep_core::Principal;
 use doorstep_core::usecases::auth::require;
+use doorstep_core::usecases::fleet;
 use doorstep_domain::auth::Role;
-use doorstep_domain::{Depot, Driver, Organisation, Vehicle};
+use doorstep_domain::org::{NewDepot, NewDriver};
+use doorstep_domain::vehicle::NewVehicle;
+use doorstep_domain::{Depot, DepotId, Driver, DriverId, Organisation, Vehicle, VehicleId};
+use serde_json::Value;
 
-use crate::extract::Caller;
+use crate::extract::{Caller, MAX_JSON_BYTES, parse_json, path_id, read_body};
 use crate::{AppState, HttpError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/organisation", get(get_organisation))
-        .route("/api/depots", get(list_depots))
-        .route("/api/vehicles", get(list_vehicles))
-        .route("/api/drivers", get(list_drivers))
+        .route("/api/organisation", get(get_organisation).patch(patch_organisation))
+        .route("/api/depots", get(list_depots).post(create_depot))
+        .route("/api/depots/{id}", patch(patch_depot))
+        .route("/api/vehicles", get(list_vehicles).post(create_vehicle))
+        .route("/api/vehicles/{id}", patch(patch_vehicle))
+        .route("/api/drivers", get(list_drivers).post(create_driver))
+        .route("/api/drivers/{id}", patch(patch_driver))
 }
 
 fn dispatcher(principal: &Principal, what: &str) -> Result<(), HttpError> {
@@ -50,4 +62,77 @@ pub async fn list_vehicles(State(state): State<AppState>, Caller(principal): Cal
 pub async fn list_drivers(State(state): State<AppState>, Caller(principal): Caller) -> Result<Json<Vec<Driver>>, HttpError> {
     dispatcher(&principal, "list drivers")?;
     Ok(Json(state.store.list_drivers(&principal.org).await.map_err(doorstep_core::Error::from)?))
+}
+
+async fn json_patch(headers: &HeaderMap, body: Body) -> Result<Value, HttpError> {
+    parse_json(&read_body(headers, body, MAX_JSON_BYTES).await?)
+}
+
+#[utoipa::path(patch, path = "/api/organisation", tag = "fleet", security(("bearer" = [])),
+    request_body(content = Object, description = "Merge patch over {name, timezone, default_service_time_s, default_time_windows, settings}; settings include tile_url ({z}/{x}/{y}), osrm_table_url and geocoder_url (http(s) or null), currency, notifications (templates per trigger and language)"),
+    responses((status = 200, description = "Organisation", body = Object), crate::openapi::Errors))]
+pub async fn patch_organisation(State(state): State<AppState>, Caller(principal): Caller, headers: HeaderMap, body: Body) -> Result<Json<Organisation>, HttpError> {
+    dispatcher(&principal, "change the organisation's settings")?;
+    let patch = json_patch(&headers, body).await?;
+    Ok(Json(fleet::update_organisation(state.store.as_ref(), &principal, &patch).await?))
+}
+
+#[utoipa::path(post, path = "/api/depots", tag = "fleet", security(("bearer" = [])),
+    request_body(content = Object, description = "NewDepot {name, address, location}"),
+    responses((status = 201, description = "Depot", body = Object), crate::openapi::Errors))]
+pub async fn create_depot(State(state): State<AppState>, Caller(principal): Caller, headers: HeaderMap, body: Body) -> Result<(StatusCode, Json<Depot>), HttpError> {
+    dispatcher(&principal, "add depots")?;
+    let new: NewDepot = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
+    Ok((StatusCode::CREATED, Json(fleet::create_depot(state.store.as_ref(), state.clock.as_ref(), &principal, new).await?)))
+}
+
+#[utoipa::path(patch, path = "/api/depots/{id}", tag = "fleet", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body(content = Object, description = "Merge patch over NewDepot"),
+    responses((status = 200, description = "Depot", body = Object), crate::openapi::Errors))]
+pub async fn patch_depot(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Json<Depot>, HttpError> {
+    dispatcher(&principal, "change depots")?;
+    let id: DepotId = path_id("depot", &id)?;
+    let patch = json_patch(&headers, body).await?;
+    Ok(Json(fleet::update_depot(state.store.as_ref(), &principal, &id, &patch).await?))
+}
+
+#[utoipa::path(post, path = "/api/vehicles", tag = "fleet", security(("bearer" = [])),
+    request_body(content = Object, description = "NewVehicle {name, plate, depot_id, capacity [kg, l, items], shift {start, end}, skills, start, end, cost_per_km, cost_per_hour, fixed_cost, break {window, duration_s}, co2_g_per_km, active}"),
+    responses((status = 201, description = "Vehicle", body = Object), crate::openapi::Errors))]
+pub async fn create_vehicle(State(state): State<AppState>, Caller(principal): Caller, headers: HeaderMap, body: Body) -> Result<(StatusCode, Json<Vehicle>), HttpError> {
+    dispatcher(&principal, "add vehicles")?;
+    let new: NewVehicle = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
+    Ok((StatusCode::CREATED, Json(fleet::create_vehicle(state.store.as_ref(), state.clock.as_ref(), &principal, new).await?)))
+}
+
+#[utoipa::path(patch, path = "/api/vehicles/{id}", tag = "fleet", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body(content = Object, description = "Merge patch over NewVehicle; {\"active\": false} deactivates"),
+    responses((status = 200, description = "Vehicle", body = Object), crate::openapi::Errors))]
+pub async fn patch_vehicle(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Json<Vehicle>, HttpError> {
+    dispatcher(&principal, "change vehicles")?;
+    let id: VehicleId = path_id("vehicle", &id)?;
+    let patch = json_patch(&headers, body).await?;
+    Ok(Json(fleet::update_vehicle(state.store.as_ref(), &principal, &id, &patch).await?))
+}
+
+#[utoipa::path(post, path = "/api/drivers", tag = "fleet", security(("bearer" = [])),
+    request_body(content = Object, description = "NewDriver {name, phone, email, vehicle_id, active}"),
+    responses((status = 201, description = "Driver", body = Object), crate::openapi::Errors))]
+pub async fn create_driver(State(state): State<AppState>, Caller(principal): Caller, headers: HeaderMap, body: Body) -> Result<(StatusCode, Json<Driver>), HttpError> {
+    dispatcher(&principal, "add drivers")?;
+    let new: NewDriver = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
+    Ok((StatusCode::CREATED, Json(fleet::create_driver(state.store.as_ref(), state.clock.as_ref(), &principal, new).await?)))
+}
+
+#[utoipa::path(patch, path = "/api/drivers/{id}", tag = "fleet", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body(content = Object, description = "Merge patch over NewDriver; {\"active\": false} deactivates"),
+    responses((status = 200, description = "Driver", body = Object), crate::openapi::Errors))]
+pub async fn patch_driver(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Json<Driver>, HttpError> {
+    dispatcher(&principal, "change drivers")?;
+    let id: DriverId = path_id("driver", &id)?;
+    let patch = json_patch(&headers, body).await?;
+    Ok(Json(fleet::update_driver(state.store.as_ref(), &principal, &id, &patch).await?))
 }

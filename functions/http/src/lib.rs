@@ -11,6 +11,7 @@ pub mod openapi;
 mod orders;
 mod plans;
 mod reports;
+mod slots;
 pub mod pod;
 mod state;
 pub mod tracking;
@@ -32,6 +33,7 @@ pub fn api_router(state: AppState) -> Router {
         .merge(pod::router())
         .merge(fleet::router())
         .merge(tracking::router())
+        .merge(slots::router())
         .merge(openapi::router())
         .route("/api/{*rest}", axum::routing::any(error::unknown_api_route))
         .method_not_allowed_fallback(error::method_not_allowed)

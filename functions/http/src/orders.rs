@@ -8,7 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use doorstep_core::usecases::csv_import::{self, CsvOptions};
+use doorstep_core::usecases::auto_dispatch;
 use doorstep_core::usecases::orders::{self, Intake, StoredResponse};
+use doorstep_domain::slots::SlotChoice;
 use doorstep_domain::api::{ErrorCode, OrderEventRequest, OrderQuery, Page};
 use doorstep_domain::dispatch::{CancelOrder, CsvImportRequest};
 use doorstep_domain::{Order, OrderEvent, OrderId, OrderPatch};
@@ -39,15 +41,39 @@ fn stored(response: StoredResponse) -> Response {
 
 #[utoipa::path(post, path = "/api/orders", tag = "orders", security(("bearer" = []), ("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the stored response again; same key, other body: 409. Kept 24 h.")),
-    request_body(content = Object, description = "NewOrder, or BatchCreateOrders {orders: NewOrder[]} (at most 1,000). Body limit 1 MiB."),
+    request_body(content = Object, description = "NewOrder, or BatchCreateOrders {orders: NewOrder[]} (at most 1,000). Body limit 1 MiB. Each order may carry `slot` (a delivery slot id \"YYYY-MM-DDTHH:MM\" from GET /api/slots, or {date, start}): it becomes the order's time window if still available (else 409 naming `slot`). With the organisation's `auto_dispatch`, new orders are inserted into the day's published plan after the answer is prepared; one that fits nowhere keeps `dispatch_hold` {reason, hint, at}."),
     responses((status = 201, description = "Order (one) or CreatedOrders {orders} (batch)", body = Object), crate::openapi::Errors))]
 pub async fn create_orders(State(state): State<AppState>, Caller(principal): Caller, request: Request) -> Result<Response, HttpError> {
     let (parts, body) = request.into_parts();
     let key = idempotency_key(&parts.headers)?;
-    let value: serde_json::Value = parse_json(&read_body(&parts.headers, body, MAX_JSON_BYTES).await?)?;
-    let intake = if value.get("orders").is_some() { Intake::Batch(from_value(value)?) } else { Intake::One(from_value(value)?) };
-    let response = orders::create(state.store.as_ref(), state.clock.as_ref(), &principal, &intake, key.as_deref()).await?;
+    let mut value: serde_json::Value = parse_json(&read_body(&parts.headers, body, MAX_JSON_BYTES).await?)?;
+    let batch = value.get("orders").is_some();
+    let slots = take_slots(&mut value, batch)?;
+    let intake = if batch { Intake::Batch(from_value(value)?) } else { Intake::One(from_value(value)?) };
+    let response = orders::create_with(state.store.as_ref(), state.dispatch_ports(), state.clock.as_ref(), &principal, &intake, &slots, key.as_deref()).await?;
     Ok(stored(response))
+}
+
+/// Takes each order's optional `slot` (`{"date", "start"}` or `"YYYY-MM-DDTHH:MM"`)
+/// out of the body, so the rest reads as `NewOrder`s.
+fn take_slots(value: &mut serde_json::Value, batch: bool) -> Result<Vec<Option<SlotChoice>>, HttpError> {
+    let take = |order: &mut serde_json::Value, path: String| -> Result<Option<SlotChoice>, HttpError> {
+        let Some(raw) = order.as_object_mut().and_then(|o| o.remove("slot")) else { return Ok(None) };
+        if raw.is_null() {
+            return Ok(None);
+        }
+        SlotChoice::from_json(&raw)
+            .map(Some)
+            .ok_or_else(|| HttpError::unreadable(ErrorCode::InvalidJson, Some(path), "must be a slot id \"YYYY-MM-DDTHH:MM\" or {\"date\": \"YYYY-MM-DD\", \"start\": \"HH:MM\"}".into()))
+    };
+    if batch {
+        match value.get_mut("orders").and_then(|o| o.as_array_mut()) {
+            Some(list) => list.iter_mut().enumerate().map(|(i, o)| take(o, format!("orders[{i}].slot"))).collect(),
+            None => Ok(Vec::new()),
+        }
+    } else {
+        Ok(vec![take(value, "slot".into())?])
+    }
 }
 
 #[utoipa::path(get, path = "/api/orders", tag = "orders", security(("bearer" = []), ("api_key" = [])),
@@ -190,7 +216,7 @@ pub async fn import_csv(State(state): State<AppState>, Caller(principal): Caller
         };
         (bytes.to_vec(), options)
     };
-    let response = csv_import::import(state.store.as_ref(), state.clock.as_ref(), &principal, &csv, &options, key.as_deref()).await?;
+    let response = auto_dispatch::import_csv(state.store.as_ref(), state.dispatch_ports(), state.clock.as_ref(), &principal, &csv, &options, key.as_deref()).await?;
     Ok(stored(response))
 }
 

@@ -110,6 +110,11 @@ impl AppState {
         Some(PodDeps { store: self.store.as_ref(), pods: self.pods.as_deref()?, blobs: self.blobs.as_deref()?, reports: self.reports.as_ref(), clock: self.clock.as_ref() })
     }
 
+    /// What auto-dispatch may use: latest positions and one-time codes.
+    pub fn dispatch_ports(&self) -> doorstep_core::usecases::auto_dispatch::DispatchPorts<'_> {
+        doorstep_core::usecases::auto_dispatch::DispatchPorts { tracking: Some(self.tracking.as_ref()), pods: self.pods.as_deref() }
+    }
+
     pub fn auth(&self) -> AuthDeps<'_> {
         AuthDeps {
             store: self.store.as_ref(),

@@ -75,10 +75,20 @@ fn endpoints(world: &World, org: &common::World, use_b: bool) -> Vec<Endpoint> {
         e(Method::POST, format!("/api/plans/{plan}/publish"), Some(json!({"version": 2})), Allowed::Dispatcher, true),
         e(Method::PUT, format!("/api/plans/{plan}/routes/rte_x"), Some(json!({"version": 2, "stops": []})), Allowed::Dispatcher, true),
         e(Method::GET, "/api/drivers/me/route?date=2026-11-23".into(), None, Allowed::Driver, false),
+        e(Method::GET, "/api/slots?date=2026-11-23&lat=45.75&lon=4.84".into(), None, Allowed::Writers, false),
         e(Method::GET, "/api/organisation".into(), None, Allowed::Dispatcher, false),
         e(Method::GET, "/api/depots".into(), None, Allowed::Dispatcher, false),
         e(Method::GET, "/api/vehicles".into(), None, Allowed::Dispatcher, false),
         e(Method::GET, "/api/drivers".into(), None, Allowed::Dispatcher, false),
+        // Fleet and settings writes (the Setup page). Bodies name no other
+        // entity, so an outsider's create succeeds in its own organisation.
+        e(Method::PATCH, "/api/organisation".into(), Some(json!({"default_service_time_s": 301})), Allowed::Dispatcher, false),
+        e(Method::POST, "/api/depots".into(), Some(json!({"name": "Matrix depot", "address": {"line1": "1 Rue", "postcode": "69001", "city": "Lyon", "country": "FR"}, "location": {"lat": 45.76, "lon": 4.83}})), Allowed::Dispatcher, false),
+        e(Method::PATCH, format!("/api/depots/{}", business.depots[0].id), Some(json!({"address": {"line2": "Quai 4"}})), Allowed::Dispatcher, true),
+        e(Method::POST, "/api/vehicles".into(), Some(json!({"name": "Matrix van", "capacity": [500, 2000, 50], "shift": {"start": "08:00", "end": "16:00"}, "start": {"lat": 45.76, "lon": 4.83}})), Allowed::Dispatcher, false),
+        e(Method::PATCH, format!("/api/vehicles/{}", business.vehicles[3].id), Some(json!({"skills": ["matrix"]})), Allowed::Dispatcher, true),
+        e(Method::POST, "/api/drivers".into(), Some(json!({"name": "Matrix Driver", "phone": "+33 6 11 22 33 44"})), Allowed::Dispatcher, false),
+        e(Method::PATCH, format!("/api/drivers/{driver}"), Some(json!({"phone": "+33 6 12 34 56 78"})), Allowed::Dispatcher, true),
     ]
 }
 
@@ -111,7 +121,8 @@ async fn snapshot(world: &World, org: &str) -> String {
     let business = store.business(&org).await.expect("business");
     let plans = store.list_plans(&org, &PlanFilter::default(), None, 200).await.expect("plans").items;
     let keys = store.list_api_keys(&org).await.expect("keys");
-    format!("{:?}{:?}{:?}", business.orders, plans, keys)
+    let fleet = format!("{:?}{:?}{:?}{:?}", business.organisation, business.depots, business.vehicles, business.drivers);
+    format!("{:?}{:?}{:?}{fleet}", business.orders, plans, keys)
 }
 
 #[tokio::test]

@@ -5,6 +5,8 @@
 use std::future::Future;
 
 pub mod customer;
+pub mod dispatch;
+pub mod fleet;
 pub mod notify;
 pub mod pod;
 pub mod reports;
@@ -69,6 +71,7 @@ where
     a_business_larger_than_one_transaction_is_imported_whole_or_not_at_all(&fresh_store().await).await;
     large_order_batches_and_their_record_are_all_or_nothing(&fresh_store().await).await;
     publishing_a_large_plan_is_all_or_nothing(&fresh_store().await).await;
+    fleet::run_fleet(&fresh_store).await;
 }
 
 async fn ping_answers_on_a_fresh_store(store: &dyn Store) {

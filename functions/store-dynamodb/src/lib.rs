@@ -6,6 +6,7 @@
 
 mod accounts;
 mod business;
+mod fleet;
 mod item;
 #[cfg(feature = "moto")]
 pub mod moto;
@@ -111,6 +112,45 @@ impl Store for DynamoStore {
 
     async fn get_driver(&self, org: &OrgId, id: &DriverId) -> Result<Driver, StoreError> {
         self.get_owned(org, "driver", "DRIVER#", id.as_str()).await
+    }
+
+    async fn get_depot(&self, org: &OrgId, id: &doorstep_domain::DepotId) -> Result<Depot, StoreError> {
+        self.get_owned(org, "depot", "DEPOT#", id.as_str()).await
+    }
+
+    async fn get_vehicle(&self, org: &OrgId, id: &doorstep_domain::VehicleId) -> Result<Vehicle, StoreError> {
+        self.get_owned(org, "vehicle", "VEHICLE#", id.as_str()).await
+    }
+
+    async fn create_depot(&self, depot: &Depot) -> Result<(), StoreError> {
+        self.create_owned(&depot.org_id, "depot", "DEPOT#", depot.id.as_str(), depot).await
+    }
+
+    async fn update_depot(&self, depot: &Depot, expected: &Depot) -> Result<(), StoreError> {
+        self.update_if_unchanged(&depot.org_id, "depot", format!("DEPOT#{}", depot.id), depot.id.as_str(), depot, expected).await
+    }
+
+    async fn create_vehicle(&self, vehicle: &Vehicle) -> Result<(), StoreError> {
+        self.create_owned(&vehicle.org_id, "vehicle", "VEHICLE#", vehicle.id.as_str(), vehicle).await
+    }
+
+    async fn update_vehicle(&self, vehicle: &Vehicle, expected: &Vehicle) -> Result<(), StoreError> {
+        self.update_if_unchanged(&vehicle.org_id, "vehicle", format!("VEHICLE#{}", vehicle.id), vehicle.id.as_str(), vehicle, expected).await
+    }
+
+    async fn create_driver(&self, driver: &Driver) -> Result<(), StoreError> {
+        self.create_owned(&driver.org_id, "driver", "DRIVER#", driver.id.as_str(), driver).await
+    }
+
+    async fn update_driver(&self, driver: &Driver, expected: &Driver) -> Result<(), StoreError> {
+        self.update_if_unchanged(&driver.org_id, "driver", format!("DRIVER#{}", driver.id), driver.id.as_str(), driver, expected).await
+    }
+
+    async fn update_organisation(&self, organisation: &Organisation, expected: &Organisation) -> Result<(), StoreError> {
+        if organisation.id != expected.id {
+            return Err(StoreError::VersionConflict { kind: "organisation", id: organisation.id.to_string(), expected: 0, actual: 0 });
+        }
+        self.update_if_unchanged(&organisation.id, "organisation", "ORG".to_owned(), organisation.id.as_str(), organisation, expected).await
     }
 
     async fn create_user(&self, user: &UserAccount) -> Result<(), StoreError> {

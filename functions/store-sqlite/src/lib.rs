@@ -2,6 +2,7 @@
 //! one-machine business; every call runs on tokio's blocking pool so the async
 //! handlers never stall on disk.
 
+mod fleet;
 mod migrations;
 mod notify;
 mod outbox;
@@ -196,6 +197,51 @@ impl Store for SqliteStore {
     async fn get_driver(&self, org: &OrgId, id: &DriverId) -> Result<Driver, StoreError> {
         let (org, id) = (org.clone(), id.clone());
         self.with_conn(move |conn| get_owned(conn, "drivers", "driver", org.as_str(), id.as_str())).await
+    }
+
+    async fn get_depot(&self, org: &OrgId, id: &doorstep_domain::DepotId) -> Result<Depot, StoreError> {
+        let (org, id) = (org.clone(), id.clone());
+        self.with_conn(move |conn| get_owned(conn, "depots", "depot", org.as_str(), id.as_str())).await
+    }
+
+    async fn get_vehicle(&self, org: &OrgId, id: &doorstep_domain::VehicleId) -> Result<Vehicle, StoreError> {
+        let (org, id) = (org.clone(), id.clone());
+        self.with_conn(move |conn| get_owned(conn, "vehicles", "vehicle", org.as_str(), id.as_str())).await
+    }
+
+    async fn create_depot(&self, depot: &Depot) -> Result<(), StoreError> {
+        let d = depot.clone();
+        self.with_conn(move |conn| fleet::create_owned(conn, "depots", "depot", d.org_id.as_str(), d.id.as_str(), &d)).await
+    }
+
+    async fn update_depot(&self, depot: &Depot, expected: &Depot) -> Result<(), StoreError> {
+        let (d, e) = (depot.clone(), expected.clone());
+        self.with_conn(move |conn| fleet::update_owned(conn, "depots", "depot", d.org_id.as_str(), d.id.as_str(), &d, &e)).await
+    }
+
+    async fn create_vehicle(&self, vehicle: &Vehicle) -> Result<(), StoreError> {
+        let v = vehicle.clone();
+        self.with_conn(move |conn| fleet::create_owned(conn, "vehicles", "vehicle", v.org_id.as_str(), v.id.as_str(), &v)).await
+    }
+
+    async fn update_vehicle(&self, vehicle: &Vehicle, expected: &Vehicle) -> Result<(), StoreError> {
+        let (v, e) = (vehicle.clone(), expected.clone());
+        self.with_conn(move |conn| fleet::update_owned(conn, "vehicles", "vehicle", v.org_id.as_str(), v.id.as_str(), &v, &e)).await
+    }
+
+    async fn create_driver(&self, driver: &Driver) -> Result<(), StoreError> {
+        let d = driver.clone();
+        self.with_conn(move |conn| fleet::create_owned(conn, "drivers", "driver", d.org_id.as_str(), d.id.as_str(), &d)).await
+    }
+
+    async fn update_driver(&self, driver: &Driver, expected: &Driver) -> Result<(), StoreError> {
+        let (d, e) = (driver.clone(), expected.clone());
+        self.with_conn(move |conn| fleet::update_owned(conn, "drivers", "driver", d.org_id.as_str(), d.id.as_str(), &d, &e)).await
+    }
+
+    async fn update_organisation(&self, organisation: &Organisation, expected: &Organisation) -> Result<(), StoreError> {
+        let (o, e) = (organisation.clone(), expected.clone());
+        self.with_conn(move |conn| fleet::update_organisation(conn, &o, &e)).await
     }
 
     async fn create_user(&self, user: &UserAccount) -> Result<(), StoreError> {

@@ -25,6 +25,7 @@ pub mod plan;
 pub mod planning;
 pub mod pod;
 pub mod reports;
+pub mod slots;
 pub mod time;
 pub mod tracking;
 pub mod validation;

@@ -197,6 +197,9 @@ pub struct Order {
     /// The customer's rating of the delivery, from the tracking page.
     #[serde(default)]
     pub rating: Option<CustomerRating>,
+    /// Why auto-dispatch left the order for the next plan, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch_hold: Option<crate::slots::DispatchHold>,
 }
 
 /// Borrowed view of the fields [`NewOrder`] and [`Order`] share, so both
@@ -348,6 +351,7 @@ impl Order {
             updated_at: created_at,
             customer_note: None,
             rating: None,
+            dispatch_hold: None,
         }
     }
 

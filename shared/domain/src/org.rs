@@ -49,10 +49,21 @@ pub struct OrgSettings {
     pub map_center: Option<LatLon>,
     /// Web-map zoom level for `map_center`, 0-19.
     pub map_zoom: u8,
+    /// An OSRM-compatible `table` service (e.g. `https://osrm.example.com/table/v1/driving/`)
+    /// for road travel times; `None`: haversine × circuity ÷ speed.
+    pub osrm_table_url: Option<String>,
+    /// A Nominatim-compatible search endpoint for geocoding addresses.
+    pub geocoder_url: Option<String>,
     /// Customer notifications: channels, webhooks, template overrides.
     pub notifications: crate::notification::NotificationSettings,
     /// Proof of delivery, one-time codes and failed-attempt policy.
     pub pod: crate::pod::PodPolicy,
+    /// Insert orders arriving during the day into the published plan.
+    #[serde(default)]
+    pub auto_dispatch: bool,
+    /// Delivery slots offered at checkout; `None`: no slots.
+    #[serde(default)]
+    pub delivery_slots: Option<crate::slots::SlotSettings>,
 }
 
 impl Default for OrgSettings {
@@ -66,8 +77,12 @@ impl Default for OrgSettings {
             delay_threshold_s: 15 * 60,
             map_center: None,
             map_zoom: 12,
+            osrm_table_url: None,
+            geocoder_url: None,
             notifications: crate::notification::NotificationSettings::default(),
             pod: crate::pod::PodPolicy::default(),
+            auto_dispatch: false,
+            delivery_slots: None,
         }
     }
 }
@@ -155,8 +170,61 @@ impl Validate for OrgSettings {
                 "must be between 0 and 19",
             );
         }
+        check_service_url(&path.field("osrm_table_url"), self.osrm_table_url.as_deref(), report);
+        check_service_url(&path.field("geocoder_url"), self.geocoder_url.as_deref(), report);
         self.notifications.validate_at(&path.field("notifications"), report);
         self.pod.validate_at(&path.field("pod"), report);
+        if let Some(slots) = &self.delivery_slots {
+            slots.validate_at(&path.field("delivery_slots"), report);
+        }
+    }
+}
+
+/// An optional service endpoint: an absolute http(s) URL without spaces.
+fn check_service_url(path: &Path, url: Option<&str>, report: &mut Report) {
+    let Some(url) = url else { return };
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    if !rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/')) || url.chars().any(char::is_whitespace) {
+        report.push(path, codes::INVALID_URL, "must be an http(s) URL (or null for none)");
+    } else {
+        report.max_len(path, url, 500);
+    }
+}
+
+/// What a dispatcher may change on the organisation (`PATCH /api/organisation`
+/// merges its JSON onto these fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationFields {
+    pub name: String,
+    pub timezone: String,
+    pub default_service_time_s: u32,
+    #[serde(default)]
+    pub default_time_windows: Vec<LocalWindow>,
+    #[serde(default)]
+    pub settings: OrgSettings,
+}
+
+impl Organisation {
+    pub fn fields(&self) -> OrganisationFields {
+        OrganisationFields {
+            name: self.name.clone(),
+            timezone: self.timezone.clone(),
+            default_service_time_s: self.default_service_time_s,
+            default_time_windows: self.default_time_windows.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+
+    pub fn with_fields(&self, f: OrganisationFields) -> Self {
+        Self {
+            id: self.id.clone(),
+            name: f.name,
+            timezone: f.timezone,
+            default_service_time_s: f.default_service_time_s,
+            default_time_windows: f.default_time_windows,
+            settings: f.settings,
+        }
     }
 }
 
@@ -171,6 +239,33 @@ pub struct Depot {
     /// until placed); may differ from the geocoded street address, e.g. a
     /// yard entrance.
     pub location: LatLon,
+}
+
+/// Body of "create depot" / "replace depot".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDepot {
+    pub name: String,
+    pub address: Address,
+    pub location: LatLon,
+}
+
+impl Depot {
+    pub fn from_new(id: DepotId, org_id: OrgId, new: NewDepot) -> Self {
+        Self { id, org_id, name: new.name, address: new.address, location: new.location }
+    }
+
+    pub fn to_new(&self) -> NewDepot {
+        NewDepot { name: self.name.clone(), address: self.address.clone(), location: self.location }
+    }
+}
+
+impl Validate for NewDepot {
+    fn validate_at(&self, path: &Path, report: &mut Report) {
+        report.required_text(&path.field("name"), &self.name, 120);
+        self.address.validate_at(&path.field("address"), report);
+        self.location.validate_at(&path.field("location"), report);
+    }
 }
 
 impl Validate for Depot {
@@ -224,6 +319,16 @@ impl Driver {
             email: new.email,
             vehicle_id: new.vehicle_id,
             active: new.active,
+        }
+    }
+
+    pub fn to_new(&self) -> NewDriver {
+        NewDriver {
+            name: self.name.clone(),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            vehicle_id: self.vehicle_id.clone(),
+            active: self.active,
         }
     }
 }
@@ -296,6 +401,46 @@ mod tests {
         };
         let e = s.validate().unwrap_err();
         assert_eq!(e.paths(), ["tile_url", "currency"]);
+    }
+
+    #[test]
+    fn settings_check_osrm_and_geocoder_urls() {
+        let ok = OrgSettings {
+            osrm_table_url: Some("https://osrm.example.com/table/v1/driving/".into()),
+            geocoder_url: Some("http://localhost:8080/search".into()),
+            ..OrgSettings::default()
+        };
+        assert!(ok.validate().is_ok());
+        let bad = OrgSettings {
+            osrm_table_url: Some("ftp://osrm.example.com/table".into()),
+            geocoder_url: Some("https:// spaced.example.com".into()),
+            ..OrgSettings::default()
+        };
+        let e = bad.validate().unwrap_err();
+        assert!(e.has("osrm_table_url", codes::INVALID_URL));
+        assert!(e.has("geocoder_url", codes::INVALID_URL));
+        let empty = OrgSettings { osrm_table_url: Some(String::new()), ..OrgSettings::default() };
+        assert!(empty.validate().unwrap_err().has("osrm_table_url", codes::INVALID_URL));
+    }
+
+    #[test]
+    fn organisation_fields_round_trip_and_reject_ids() {
+        let org = crate::demo::demo_business(::time::macros::date!(2026 - 03 - 02), ::time::UtcOffset::UTC).organisation;
+        assert_eq!(org.with_fields(org.fields()), org);
+        let mut json = serde_json::to_value(org.fields()).unwrap();
+        json["id"] = "org-other".into();
+        assert!(serde_json::from_value::<OrganisationFields>(json).is_err());
+    }
+
+    #[test]
+    fn new_depot_reports_bad_fields_and_round_trips() {
+        let depot = crate::demo::demo_business(::time::macros::date!(2026 - 03 - 02), ::time::UtcOffset::UTC).depots[0].clone();
+        assert_eq!(Depot::from_new(depot.id.clone(), depot.org_id.clone(), depot.to_new()), depot);
+        let mut new = depot.to_new();
+        new.name = " ".into();
+        new.location.lat = 91.0;
+        let e = new.validate().unwrap_err();
+        assert_eq!(e.paths(), ["name", "location.lat"]);
     }
 
     #[test]

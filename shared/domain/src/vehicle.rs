@@ -134,6 +134,25 @@ impl Vehicle {
         }
     }
 
+    pub fn to_new(&self) -> NewVehicle {
+        NewVehicle {
+            name: self.name.clone(),
+            plate: self.plate.clone(),
+            depot_id: self.depot_id.clone(),
+            capacity: self.capacity.clone(),
+            shift: self.shift,
+            skills: self.skills.clone(),
+            start: self.start,
+            end: self.end,
+            cost_per_km: self.cost_per_km,
+            cost_per_hour: self.cost_per_hour,
+            fixed_cost: self.fixed_cost,
+            break_: self.break_,
+            co2_g_per_km: self.co2_g_per_km,
+            active: self.active,
+        }
+    }
+
     /// Whether this vehicle has every skill in `required`.
     pub fn has_skills<'a>(&self, required: impl IntoIterator<Item = &'a String>) -> bool {
         required.into_iter().all(|s| self.skills.contains(s))
@@ -310,6 +329,12 @@ mod tests {
                 "break.duration_s"
             ]
         );
+    }
+
+    #[test]
+    fn vehicle_round_trips_through_new_vehicle() {
+        let v = Vehicle::from_new(VehicleId::new("veh-1").unwrap(), OrgId::new("org-1").unwrap(), van());
+        assert_eq!(Vehicle::from_new(v.id.clone(), v.org_id.clone(), v.to_new()), v);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use doorstep_domain::api::OrderQuery;
 use doorstep_domain::auth::Role;
-use doorstep_domain::{Depot, Driver, DriverId, Order, OrderId, OrgId, Organisation, Plan, PlanId, StopId, Vehicle};
+use doorstep_domain::{Depot, DepotId, Driver, DriverId, Order, OrderId, OrgId, Organisation, Plan, PlanId, StopId, Vehicle, VehicleId};
 use time::{Date, OffsetDateTime};
 
 use super::OutboxEntry;
@@ -169,6 +169,27 @@ pub trait Store: Send + Sync + 'static {
     async fn list_vehicles(&self, org: &OrgId) -> Result<Vec<Vehicle>, StoreError>;
     async fn list_drivers(&self, org: &OrgId) -> Result<Vec<Driver>, StoreError>;
     async fn get_driver(&self, org: &OrgId, id: &DriverId) -> Result<Driver, StoreError>;
+
+    // --- fleet and settings (written one at a time by dispatchers) ---------
+    //
+    // Fleet records carry no version number (imports and the demo write them
+    // as plain JSON), so updates are conditional on the record being exactly
+    // what the caller read: `expected`. Someone else's change in between is a
+    // `VersionConflict` with `expected` and `actual` both 0.
+
+    async fn get_depot(&self, org: &OrgId, id: &DepotId) -> Result<Depot, StoreError>;
+    async fn get_vehicle(&self, org: &OrgId, id: &VehicleId) -> Result<Vehicle, StoreError>;
+    /// Adds a depot to its organisation: `NotFound` (kind `organisation`) if
+    /// that is missing, `AlreadyExists` if the id is taken.
+    async fn create_depot(&self, depot: &Depot) -> Result<(), StoreError>;
+    /// Replaces the depot if it still equals `expected`; `NotFound` if absent.
+    async fn update_depot(&self, depot: &Depot, expected: &Depot) -> Result<(), StoreError>;
+    async fn create_vehicle(&self, vehicle: &Vehicle) -> Result<(), StoreError>;
+    async fn update_vehicle(&self, vehicle: &Vehicle, expected: &Vehicle) -> Result<(), StoreError>;
+    async fn create_driver(&self, driver: &Driver) -> Result<(), StoreError>;
+    async fn update_driver(&self, driver: &Driver, expected: &Driver) -> Result<(), StoreError>;
+    /// Replaces the organisation's record if it still equals `expected`.
+    async fn update_organisation(&self, organisation: &Organisation, expected: &Organisation) -> Result<(), StoreError>;
 
     // --- accounts and credentials ---------------------------------------
 

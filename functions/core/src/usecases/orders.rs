@@ -16,6 +16,8 @@ use crate::crypto::{decode_cursor, encode_cursor, new_id, sha256_hex};
 use crate::error::{Error, Result};
 use crate::ports::{Clock, IdempotencyRecord, OrderUpdate, OrdersWrite, PodStore, Principal, Store, StoreError};
 use crate::usecases::auth::require;
+use crate::usecases::auto_dispatch::DispatchPorts;
+use doorstep_domain::slots::SlotChoice;
 
 /// How long an `Idempotency-Key` is remembered.
 pub const IDEMPOTENCY_TTL: Duration = Duration::hours(24);
@@ -56,33 +58,60 @@ pub async fn create(
     intake: &Intake,
     idempotency_key: Option<&str>,
 ) -> Result<StoredResponse> {
+    create_with(store, DispatchPorts::default(), clock, principal, intake, &[], idempotency_key).await
+}
+
+/// Like [`create`], with delivery slots picked at checkout (`slots[i]` for
+/// the i-th order; a slot becomes the order's time window after a fresh
+/// availability check) and, when the organisation enables it, auto-dispatch
+/// of the new orders into the day's published plan (never failing the intake).
+pub async fn create_with(
+    store: &dyn Store,
+    ports: DispatchPorts<'_>,
+    clock: &dyn Clock,
+    principal: &Principal,
+    intake: &Intake,
+    slots: &[Option<SlotChoice>],
+    idempotency_key: Option<&str>,
+) -> Result<StoredResponse> {
     require(principal, WRITERS, "create orders")?;
     let operation = serde_json::to_string(intake).map_err(|e| Error::Internal(format!("cannot encode the request: {e}")))?;
-    let request_hash = sha256_hex(format!("orders.create\n{operation}").as_bytes());
-    write_idempotently(store, clock, principal, idempotency_key, &request_hash, || async {
+    let slot_text = if slots.iter().all(Option::is_none) { String::new() } else { format!("\nslots {}", to_json(&slots)?) };
+    let request_hash = sha256_hex(format!("orders.create\n{operation}{slot_text}").as_bytes());
+    let written = std::sync::Mutex::new(Vec::new());
+    let response = write_idempotently(store, clock, principal, idempotency_key, &request_hash, || async {
         let now = clock.now();
-        match intake {
-            Intake::One(new) => {
-                new.validate()?;
-                check_depots(store, principal, std::slice::from_ref(new), None).await?;
-                let order = Order::from_new(OrderId::new(new_id("ord", now)).map_err(id_error)?, principal.org.clone(), new.clone(), now);
-                let body = to_json(&order)?;
-                Ok(PreparedWrite { orders: vec![order], status: 201, body })
-            }
+        let (news, list) = match intake {
+            Intake::One(new) => (std::slice::from_ref(new), None),
             Intake::Batch(batch) => {
                 batch.validate()?;
-                check_depots(store, principal, &batch.orders, Some("orders")).await?;
-                let orders = batch
-                    .orders
-                    .iter()
-                    .map(|new| Ok(Order::from_new(OrderId::new(new_id("ord", now)).map_err(id_error)?, principal.org.clone(), new.clone(), now)))
-                    .collect::<Result<Vec<_>>>()?;
-                let body = to_json(&CreatedOrders { orders: orders.clone() })?;
-                Ok(PreparedWrite { orders, status: 201, body })
+                (batch.orders.as_slice(), Some("orders"))
             }
+        };
+        if list.is_none() {
+            news[0].validate()?;
         }
+        check_depots(store, principal, news, list).await?;
+        let mut orders = news
+            .iter()
+            .map(|new| Ok(Order::from_new(OrderId::new(new_id("ord", now)).map_err(id_error)?, principal.org.clone(), new.clone(), now)))
+            .collect::<Result<Vec<_>>>()?;
+        crate::usecases::slots::apply_slots(store, clock, principal, &mut orders, slots, list).await?;
+        let body = match intake {
+            Intake::One(_) => to_json(&orders[0])?,
+            Intake::Batch(_) => to_json(&CreatedOrders { orders: orders.clone() })?,
+        };
+        if let Ok(mut w) = written.lock() {
+            *w = orders.iter().map(|o| o.id.clone()).collect();
+        }
+        Ok(PreparedWrite { orders, status: 201, body })
     })
-    .await
+    .await?;
+    if !response.replayed {
+        let ids = written.into_inner().unwrap_or_default();
+        crate::usecases::auto_dispatch::after_intake(store, ports, clock, &principal.org, &ids).await;
+    }
+    Ok(response)
 }
 
 /// Runs `prepare` and writes its orders with the idempotency record in one

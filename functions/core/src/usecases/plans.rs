@@ -221,8 +221,36 @@ pub async fn publish_with(
     let now = clock.now();
     let ids: Vec<OrderId> = plan.stops().map(|(_, s)| s.order_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     let orders = store.get_orders(&principal.org, &ids).await?;
-    let mut updates = Vec::with_capacity(orders.len());
-    for id in &ids {
+    let Dispatch { updates, tracking, issued, outbox } = dispatch_stops(store, pods, &principal.org, &plan, &ids, &orders, now).await?;
+    plan.publish(now).map_err(|e| Error::IllegalState(e.to_string()))?;
+    store.publish_plan(&PlanPublication { plan: plan.clone(), expected_version: request.version, orders: updates, tracking, outbox }).await?;
+    Ok(PublishedPlan { plan, tracking: issued })
+}
+
+/// What dispatching some stops of a plan writes: the orders (created or
+/// planned -> dispatched), a customer tracking link per stop and the
+/// `dispatched` outbox entries. Shared by publishing a whole plan and by
+/// auto-dispatch, which adds one order to a published plan.
+pub(crate) struct Dispatch {
+    pub updates: Vec<OrderUpdate>,
+    pub tracking: Vec<TrackingLink>,
+    pub issued: Vec<IssuedTrackingLink>,
+    pub outbox: Vec<OutboxEntry>,
+}
+
+/// Dispatches the orders `ids` (read as `orders`) and the stops of `plan`
+/// that serve them; with `pods`, issues one-time codes as the organisation requires.
+pub(crate) async fn dispatch_stops(
+    store: &dyn Store,
+    pods: Option<&dyn crate::ports::PodStore>,
+    org_id: &doorstep_domain::OrgId,
+    plan: &Plan,
+    ids: &[OrderId],
+    orders: &[Order],
+    now: time::OffsetDateTime,
+) -> Result<Dispatch> {
+    let mut updates = Vec::with_capacity(ids.len());
+    for id in ids {
         let Some(order) = orders.iter().find(|o| &o.id == id) else {
             return Err(Error::conflict(format!("order {id} no longer exists; re-plan")));
         };
@@ -233,11 +261,13 @@ pub async fn publish_with(
         next.apply(&OrderEvent::Dispatch, now).map_err(|_| {
             Error::conflict(format!("order {id} is {} and cannot be dispatched; re-plan", order.state()))
         })?;
+        // Planned now: whatever kept it out of an earlier plan no longer holds.
+        next.dispatch_hold = None;
         updates.push(OrderUpdate { order: next, expected_version: order.version });
     }
     let codes = match pods {
         Some(pods) => {
-            let org = store.organisation(&principal.org).await?;
+            let org = store.organisation(org_id).await?;
             let dispatched: Vec<Order> = updates.iter().map(|u| u.order.clone()).collect();
             crate::usecases::pod::issue_otp_codes(pods, &org, &dispatched, now).await?
         }
@@ -246,11 +276,11 @@ pub async fn publish_with(
     let mut tracking = Vec::new();
     let mut issued = Vec::new();
     let mut outbox = Vec::new();
-    for (_, stop) in plan.stops() {
+    for (_, stop) in plan.stops().filter(|(_, s)| ids.contains(&s.order_id)) {
         let token = TrackingToken::new(random_token(TRACKING_TOKEN_BYTES)).map_err(id_error)?;
         let attempt = updates.iter().find(|u| u.order.id == stop.order_id).map_or(0, |u| u.order.attempts);
         outbox.push(OutboxEntry {
-            org_id: principal.org.clone(),
+            org_id: org_id.clone(),
             order_id: stop.order_id.clone(),
             attempt,
             trigger: Trigger::Dispatched,
@@ -262,7 +292,7 @@ pub async fn publish_with(
         });
         tracking.push(TrackingLink {
             token_hash: sha256_hex(token.as_str().as_bytes()),
-            org_id: principal.org.clone(),
+            org_id: org_id.clone(),
             plan_id: plan.id.clone(),
             stop_id: stop.id.clone(),
             order_id: stop.order_id.clone(),
@@ -270,9 +300,7 @@ pub async fn publish_with(
         });
         issued.push(IssuedTrackingLink { stop_id: stop.id.clone(), order_id: stop.order_id.clone(), token });
     }
-    plan.publish(now).map_err(|e| Error::IllegalState(e.to_string()))?;
-    store.publish_plan(&PlanPublication { plan: plan.clone(), expected_version: request.version, orders: updates, tracking, outbox }).await?;
-    Ok(PublishedPlan { plan, tracking: issued })
+    Ok(Dispatch { updates, tracking, issued, outbox })
 }
 
 /// Re-sequences a route, moving stops in from other routes of the plan, with

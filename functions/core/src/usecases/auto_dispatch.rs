@@ -1,0 +1,682 @@
+//! Auto-dispatch: an order arriving during the day goes straight into the
+//! day's published plan when the organisation enables it.
+//!
+//! Cheapest feasible insertion over every published route of the day (each
+//! existing stop stays on its vehicle, finished stops stay first, a route
+//! under way starts from the driver's latest position), then a short seeded
+//! local repair of the chosen route with the optimizer (`solve` with the
+//! started prefix locked). The result is committed like publishing: the plan
+//! with the new stop, the order dispatched, its tracking link and outbox
+//! entry, all conditional on the versions read; a conflict re-reads and
+//! retries. An order that fits nowhere keeps a `dispatch_hold` with the reason.
+//! Intake never fails because of this: errors are logged.
+
+use std::collections::BTreeMap;
+
+use doorstep_domain::lifecycle::OrderStatus;
+use doorstep_domain::plan::{PlanStatus, StopKind};
+use doorstep_domain::planning::{PlanningInput, TravelSettings, build_problem, reason_label};
+use doorstep_domain::slots::DispatchHold;
+use doorstep_domain::{Depot, Driver, LatLon, Order, OrderId, OrderKind, OrderState, OrgId, Organisation, Plan, Stop, StopId, Validate, Vehicle};
+use doorstep_optimizer as opt;
+use time::{Date, Duration, OffsetDateTime, UtcOffset};
+
+use crate::crypto::new_id;
+use crate::error::{Error, Result};
+use crate::ports::{Clock, PlanFilter, PlanPublication, PodStore, Store, StoreError, TrackingStore};
+use crate::usecases::orders::id_error;
+use crate::usecases::plans::{Dispatch, dispatch_stops};
+
+/// Orders of one request that are auto-dispatched; the rest wait for the next plan.
+pub const MAX_PER_REQUEST: usize = 50;
+/// Re-reads after a version conflict before giving up.
+pub const MAX_ATTEMPTS: usize = 3;
+/// Iterations of the local repair (bounded work, deterministic).
+pub const REPAIR_ITERATIONS: u64 = 150;
+
+/// Optional ports auto-dispatch uses when the host has them.
+#[derive(Clone, Copy, Default)]
+pub struct DispatchPorts<'a> {
+    /// Drivers' latest positions (where a route under way starts from).
+    pub tracking: Option<&'a dyn TrackingStore>,
+    /// One-time codes, when the organisation requires them.
+    pub pods: Option<&'a dyn PodStore>,
+}
+
+/// What happened to one order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Dispatched { plan: doorstep_domain::PlanId, stop: StopId },
+    Held(DispatchHold),
+    /// Nothing to do (no published plan that day, order no longer open...).
+    Skipped(&'static str),
+}
+
+/// Runs auto-dispatch for freshly created orders of `org`; never fails.
+pub async fn after_intake(store: &dyn Store, ports: DispatchPorts<'_>, clock: &dyn Clock, org: &OrgId, ids: &[OrderId]) {
+    if ids.is_empty() {
+        return;
+    }
+    let organisation = match store.organisation(org).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(%org, error = %e, "auto-dispatch skipped: cannot read the organisation");
+            return;
+        }
+    };
+    if !organisation.settings.auto_dispatch {
+        return;
+    }
+    if ids.len() > MAX_PER_REQUEST {
+        tracing::info!(%org, orders = ids.len(), limit = MAX_PER_REQUEST, "auto-dispatching only the first orders of a large batch");
+    }
+    for id in ids.iter().take(MAX_PER_REQUEST) {
+        match dispatch_one(store, ports, clock, &organisation, id).await {
+            Ok(outcome) => tracing::info!(%org, order = %id, ?outcome, "auto-dispatch"),
+            Err(e) => tracing::warn!(%org, order = %id, error = %e, "auto-dispatch failed; the order waits for the next plan"),
+        }
+    }
+}
+
+/// Tries to insert one open order into its day's published plan.
+pub async fn dispatch_one(store: &dyn Store, ports: DispatchPorts<'_>, clock: &dyn Clock, org: &Organisation, id: &OrderId) -> Result<Outcome> {
+    for attempt in 0..MAX_ATTEMPTS {
+        let now = clock.now();
+        let order = store.get_order(&org.id, id).await?;
+        if order.state() != OrderState::Created {
+            return Ok(Outcome::Skipped("order is no longer open"));
+        }
+        let date = order_date(&order, org, now);
+        let offset = org_offset(&org.timezone, date);
+        let mut plans = Vec::new();
+        let filter = PlanFilter { date: Some(date), published_only: true };
+        let mut after = None;
+        loop {
+            let page = store.list_plans(&org.id, &filter, after.as_ref(), 50).await?;
+            plans.extend(page.items.into_iter().filter(|p| p.status == PlanStatus::Published && order.depot_id.as_ref().is_none_or(|d| d == &p.depot_id)));
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        if plans.is_empty() {
+            return Ok(Outcome::Skipped("no published plan for the order's day"));
+        }
+        let depots = store.list_depots(&org.id).await?;
+        let vehicles = store.list_vehicles(&org.id).await?;
+        let drivers = store.list_drivers(&org.id).await?;
+        let mut best: Option<(Plan, Insertion)> = None;
+        let mut last_unfit = None;
+        for plan in &plans {
+            let Some(depot) = depots.iter().find(|d| d.id == plan.depot_id) else { continue };
+            let ids: Vec<OrderId> = plan.stops().map(|(_, s)| s.order_id.clone()).collect();
+            let plan_orders = store.get_orders(&org.id, &ids).await?;
+            let positions = positions_of(ports.tracking, &org.id, plan, now).await;
+            let input = InsertInput {
+                plan,
+                plan_orders: &plan_orders,
+                order: &order,
+                depot,
+                vehicles: &vehicles,
+                drivers: &drivers,
+                offset,
+                default_service_time_s: org.default_service_time_s,
+                now,
+                positions: &positions,
+                seed: seed_of(id),
+            };
+            match best_insertion(&input) {
+                Ok(found) => {
+                    if best.as_ref().is_none_or(|(_, b)| found.delta < b.delta) {
+                        best = Some((plan.clone(), found));
+                    }
+                }
+                Err(unfit) => last_unfit = Some(unfit),
+            }
+        }
+        let Some((plan, insertion)) = best else {
+            let unfit = last_unfit.unwrap_or(Unfit { reason: "no_route".into(), hint: "no published route of that day can take it".into() });
+            let hold = DispatchHold { reason: unfit.reason, hint: unfit.hint, at: now };
+            let mut held = order.clone();
+            held.dispatch_hold = Some(hold.clone());
+            held.version += 1;
+            held.updated_at = now;
+            match store.update_order(&held, order.version).await {
+                Ok(()) => return Ok(Outcome::Held(hold)),
+                Err(StoreError::VersionConflict { .. }) if attempt + 1 < MAX_ATTEMPTS => continue,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let expected = plan.version;
+        let mut next = plan.clone();
+        let stop_id = insertion.apply(&mut next, id, now)?;
+        next.version += 1;
+        next.updated_at = now;
+        next.validate()?;
+        let Dispatch { updates, tracking, outbox, .. } = dispatch_stops(store, ports.pods, &org.id, &next, std::slice::from_ref(id), std::slice::from_ref(&order), now).await?;
+        let publication = PlanPublication { plan: next.clone(), expected_version: expected, orders: updates, tracking, outbox };
+        match store.publish_plan(&publication).await {
+            Ok(()) => return Ok(Outcome::Dispatched { plan: next.id, stop: stop_id }),
+            Err(StoreError::VersionConflict { .. }) if attempt + 1 < MAX_ATTEMPTS => {
+                tracing::debug!(order = %id, attempt, "auto-dispatch lost a race; re-reading");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::conflict(format!("order {id} could not be auto-dispatched after {MAX_ATTEMPTS} attempts; it waits for the next plan")))
+}
+
+/// Latest ping positions of the plan's drivers (empty without a tracking store).
+async fn positions_of(tracking: Option<&dyn TrackingStore>, org: &OrgId, plan: &Plan, now: OffsetDateTime) -> BTreeMap<doorstep_domain::RouteId, (LatLon, OffsetDateTime)> {
+    let mut out = BTreeMap::new();
+    let Some(tracking) = tracking else { return out };
+    for route in &plan.routes {
+        let Some(driver) = &route.driver_id else { continue };
+        match tracking.latest_position(org, driver, now).await {
+            Ok(Some(p)) if p.route_id == route.id => {
+                out.insert(route.id.clone(), (LatLon { lat: p.lat, lon: p.lon }, p.device_time));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(driver = %driver, error = %e, "no latest position for auto-dispatch"),
+        }
+    }
+    out
+}
+
+/// A stable seed from the order id, so the repair is reproducible.
+fn seed_of(id: &OrderId) -> u64 {
+    id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The local day the order is for: its first window's, else today's.
+pub fn order_date(order: &Order, org: &Organisation, now: OffsetDateTime) -> Date {
+    let first = order.time_windows.iter().chain(order.pickup.iter().flat_map(|p| p.time_windows.iter())).map(|w| w.start).min();
+    let at = first.unwrap_or(now);
+    at.to_offset(org_offset(&org.timezone, at.date())).date()
+}
+
+/// The organisation's UTC offset on `date`. There is no tz database here:
+/// `UTC`/`Etc/*` are fixed, Western European zones (London, Dublin, Lisbon,
+/// Canary) are +0 with EU summer time, other `Europe/*` zones are Central
+/// European (+1 with EU summer time). Anything else falls back to UTC.
+pub fn org_offset(timezone: &str, date: Date) -> UtcOffset {
+    let noon = date.midnight().assume_utc() + Duration::hours(12);
+    let eu_summer = crate::usecases::demo::central_european_offset(noon).whole_hours() == 2;
+    match timezone {
+        "Europe/London" | "Europe/Dublin" | "Europe/Lisbon" | "Atlantic/Canary" => UtcOffset::from_hms(i8::from(eu_summer), 0, 0).unwrap_or(UtcOffset::UTC),
+        tz if tz.starts_with("Europe/") => UtcOffset::from_hms(1 + i8::from(eu_summer), 0, 0).unwrap_or(UtcOffset::UTC),
+        _ => UtcOffset::UTC,
+    }
+}
+
+/// Why an order fits in no route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfit {
+    pub reason: String,
+    pub hint: String,
+}
+
+/// Everything one insertion is computed from.
+pub struct InsertInput<'a> {
+    pub plan: &'a Plan,
+    pub plan_orders: &'a [Order],
+    pub order: &'a Order,
+    pub depot: &'a Depot,
+    pub vehicles: &'a [Vehicle],
+    pub drivers: &'a [Driver],
+    pub offset: UtcOffset,
+    pub default_service_time_s: u32,
+    pub now: OffsetDateTime,
+    /// Route -> the driver's latest position and its time.
+    pub positions: &'a BTreeMap<doorstep_domain::RouteId, (LatLon, OffsetDateTime)>,
+    pub seed: u64,
+}
+
+/// The chosen route and its new sequence with times.
+#[derive(Debug, Clone)]
+pub struct Insertion {
+    pub route_index: usize,
+    /// Extra cost of the route.
+    pub delta: f64,
+    /// The route's open stops in their new order: (order, kind, place, arrival, departure).
+    pub sequence: Vec<(OrderId, StopKind, LatLon, OffsetDateTime, OffsetDateTime)>,
+    pub end: OffsetDateTime,
+    pub extra_distance_m: f64,
+}
+
+impl Insertion {
+    /// Writes the new sequence into `plan`; returns the new (main) stop's id.
+    pub fn apply(&self, plan: &mut Plan, order: &OrderId, now: OffsetDateTime) -> Result<StopId> {
+        let route = &mut plan.routes[self.route_index];
+        let open: Vec<Stop> = route.stops.iter().filter(|s| self.sequence.iter().any(|(o, k, ..)| o == &s.order_id && *k == s.kind)).cloned().collect();
+        let mut stops: Vec<Stop> = route.stops.iter().filter(|s| !open.iter().any(|o| o.id == s.id)).cloned().collect();
+        let mut new_stop = None;
+        for (order_id, kind, location, arrival, departure) in &self.sequence {
+            let mut stop = match open.iter().find(|s| &s.order_id == order_id && s.kind == *kind) {
+                Some(s) => s.clone(),
+                None => {
+                    let id = StopId::new(new_id("stp", now)).map_err(id_error)?;
+                    if order_id == order && (new_stop.is_none() || *kind == StopKind::Delivery) {
+                        new_stop = Some(id.clone());
+                    }
+                    Stop { id, order_id: order_id.clone(), sequence: 0, kind: *kind, location: *location, planned_arrival: *arrival, planned_departure: *departure, tracking_token: None }
+                }
+            };
+            stop.planned_arrival = *arrival;
+            stop.planned_departure = *departure;
+            stops.push(stop);
+        }
+        for (n, s) in stops.iter_mut().enumerate() {
+            s.sequence = u32::try_from(n + 1).unwrap_or(u32::MAX);
+        }
+        route.stops = stops;
+        route.planned_end = route.planned_end.max(self.end);
+        route.totals.distance_m += self.extra_distance_m;
+        route.totals.cost += self.delta;
+        new_stop.ok_or_else(|| Error::Internal("the insertion holds no stop for the new order".into()))
+    }
+}
+
+fn job_id(order: &Order, kind: StopKind) -> String {
+    match (order.kind, kind) {
+        (OrderKind::PickupAndDelivery, StopKind::Pickup) => format!("{}/pickup", order.id),
+        (OrderKind::PickupAndDelivery, StopKind::Delivery) => format!("{}/delivery", order.id),
+        _ => order.id.to_string(),
+    }
+}
+
+fn is_done(state: OrderState) -> bool {
+    matches!(state, OrderState::Delivered | OrderState::Failed | OrderState::Cancelled)
+}
+
+/// One route as a single-vehicle problem.
+struct RouteCase {
+    problem: opt::Problem,
+    vehicle: usize,
+    /// Jobs that must stay first, in order (started prefix not yet finished).
+    locked: Vec<usize>,
+    /// The other open jobs in their current order.
+    free: Vec<usize>,
+    /// Where and when the vehicle (re)starts, in seconds of the plan day.
+    start: (usize, f64),
+}
+
+/// Cheapest feasible insertion of `input.order` into one of the plan's routes,
+/// followed by a short seeded repair of that route.
+pub fn best_insertion(input: &InsertInput<'_>) -> Result<Insertion, Unfit> {
+    let new = input.order;
+    if new.address.location().is_none() || new.pickup.as_ref().is_some_and(|p| p.address.location().is_none()) {
+        return Err(Unfit { reason: "not_geocoded".into(), hint: "give the address a map position (lat/lon)".into() });
+    }
+    let by_id: BTreeMap<&OrderId, &Order> = input.plan_orders.iter().map(|o| (&o.id, o)).collect();
+    // Every order as plannable, placed where the plan's stops are.
+    let mut orders: Vec<Order> = Vec::with_capacity(input.plan_orders.len() + 1);
+    for o in input.plan_orders.iter().chain(std::iter::once(new)) {
+        let mut o = o.clone();
+        o.status = OrderStatus::Planned;
+        o.depot_id = None;
+        for (_, s) in input.plan.stops().filter(|(_, s)| s.order_id == o.id) {
+            match (s.kind, o.pickup.as_mut()) {
+                (StopKind::Pickup, Some(leg)) => leg.address.set_location(s.location),
+                _ => o.address.set_location(s.location),
+            }
+        }
+        orders.push(o);
+    }
+    let planning = PlanningInput {
+        depot: input.depot,
+        vehicles: input.vehicles,
+        drivers: input.drivers,
+        orders: &orders,
+        date: input.plan.date,
+        utc_offset: input.offset,
+        default_service_time_s: input.default_service_time_s,
+        travel: TravelSettings::default(),
+    };
+    let pp = build_problem(&planning).map_err(|e| Unfit { reason: "no_room_in_fleet".into(), hint: e.to_string() })?;
+    let midnight = input.plan.date.midnight().assume_offset(input.offset);
+    let secs = |t: OffsetDateTime| (t - midnight).whole_seconds() as f64;
+    let instant = |s: f64| midnight + Duration::seconds(s.round() as i64);
+    let now_s = secs(input.now);
+    let new_jobs: Vec<String> = match new.kind {
+        OrderKind::PickupAndDelivery => vec![format!("{}/pickup", new.id), format!("{}/delivery", new.id)],
+        _ => vec![new.id.to_string()],
+    };
+
+    let mut best: Option<(f64, Insertion)> = None;
+    let mut cases = 0usize;
+    for (ri, route) in input.plan.routes.iter().enumerate() {
+        let Some(vehicle) = pp.problem.vehicles.iter().position(|v| v.id == route.vehicle_id.as_str()) else { continue };
+        let state = |s: &Stop| by_id.get(&s.order_id).map_or(OrderState::Cancelled, |o| o.state());
+        let last_done = route.stops.iter().rposition(|s| is_done(state(s)) && state(s) != OrderState::Cancelled);
+        let started = route.stops.iter().any(|s| matches!(state(s), OrderState::OutForDelivery | OrderState::Delivered | OrderState::Failed))
+            || input.positions.contains_key(&route.id);
+        let mut problem = pp.problem.clone();
+        let job_of = |s: &Stop| by_id.get(&s.order_id).map(|o| job_id(o, s.kind));
+        let mut locked_ids = Vec::new();
+        let mut free_ids = Vec::new();
+        for (i, s) in route.stops.iter().enumerate() {
+            if is_done(state(s)) {
+                continue;
+            }
+            let Some(j) = job_of(s) else { continue };
+            if last_done.is_some_and(|d| i < d) { locked_ids.push(j) } else { free_ids.push(j) }
+        }
+        // Where the vehicle starts: the driver's latest ping, else the last
+        // finished stop, else its depot; never before now or before what is done.
+        let kept_until = route.stops.iter().filter(|s| is_done(state(s))).map(|s| secs(s.planned_departure)).fold(f64::MIN, f64::max);
+        let v = &problem.vehicles[vehicle];
+        let shift_start = v.shift.map_or(0.0, |s| s.start);
+        let mut start_loc = v.start;
+        let mut start_t = shift_start.max(secs(route.planned_start)).max(now_s).max(kept_until);
+        if started {
+            let from = match input.positions.get(&route.id) {
+                Some((p, t)) => {
+                    start_t = start_t.max(secs(*t));
+                    Some(*p)
+                }
+                None => last_done.map(|d| route.stops[d].location),
+            };
+            if let (Some(p), opt::Travel::Haversine { points, .. }) = (from, &mut problem.travel) {
+                points.push(opt::LatLon { lat: p.lat, lon: p.lon });
+                start_loc = points.len() - 1;
+            }
+        }
+        let keep: Vec<String> = locked_ids.iter().chain(&free_ids).cloned().chain(new_jobs.iter().cloned()).collect();
+        problem.jobs.retain(|j| keep.contains(&j.id));
+        problem.pairs.retain(|p| keep.contains(&p.pickup) && keep.contains(&p.delivery));
+        let mut v = problem.vehicles[vehicle].clone();
+        if started || start_t > shift_start || start_loc != v.start {
+            v.under_way = Some(opt::UnderWay { location: start_loc, time: start_t, completed: Vec::new() });
+        }
+        problem.vehicles = vec![v];
+        let index = |id: &String| problem.jobs.iter().position(|j| &j.id == id);
+        let locked: Vec<usize> = locked_ids.iter().filter_map(index).collect();
+        let free: Vec<usize> = free_ids.iter().filter_map(index).collect();
+        if !locked.is_empty() {
+            problem.locks = vec![opt::Lock { vehicle: problem.vehicles[0].id.clone(), jobs: locked_ids.clone(), kind: opt::LockKind::Prefix }];
+        }
+        let new_idx: Vec<usize> = new_jobs.iter().filter_map(index).collect();
+        if new_idx.len() != new_jobs.len() {
+            continue;
+        }
+        let case = RouteCase { problem, vehicle: 0, locked, free, start: (start_loc, start_t) };
+        cases += 1;
+        if let Some((delta, seq, sched)) = insert_into(&case, &new_idx)
+            && best.as_ref().is_none_or(|(d, _)| delta < *d)
+        {
+            let inserted_cost = sched.cost;
+            let (seq, sched) = repair(&case, seq, sched, input.seed);
+            let delta = delta + (sched.cost - inserted_cost);
+            let base = simulate(&case, &base_seq(&case), None).map_or(0.0, |b| b.distance);
+            let insertion = Insertion {
+                route_index: ri,
+                delta,
+                sequence: seq
+                    .iter()
+                    .zip(&sched.times)
+                    .map(|(&j, &(a, d))| {
+                        let r = &pp.jobs[&case.problem.jobs[j].id];
+                        (r.order_id.clone(), r.kind, r.location, instant(a), instant(d))
+                    })
+                    .collect(),
+                end: instant(sched.end),
+                extra_distance_m: sched.distance - base,
+            };
+            best = Some((delta, insertion));
+        }
+    }
+    if let Some((_, insertion)) = best {
+        return Ok(insertion);
+    }
+    Err(explain(&pp.problem, &new_jobs, cases, now_s))
+}
+
+fn base_seq(case: &RouteCase) -> Vec<usize> {
+    case.locked.iter().chain(&case.free).copied().collect()
+}
+
+/// A simulated schedule: (arrival, departure) per job, route end, distance, cost.
+#[derive(Debug, Clone)]
+struct Schedule {
+    times: Vec<(f64, f64)>,
+    end: f64,
+    distance: f64,
+    cost: f64,
+}
+
+/// Drives `seq` from the case's start. With `late`, job `j` may arrive until
+/// `late[j]` (its window end, or its arrival before the insertion if that was
+/// later already) and the route may end until `late[len]`; `None` only measures.
+fn simulate(case: &RouteCase, seq: &[usize], late: Option<&BTreeMap<usize, f64>>) -> Option<Schedule> {
+    let p = &case.problem;
+    let v = &p.vehicles[case.vehicle];
+    let (mut at, mut t) = case.start;
+    let start_t = t;
+    let dims = v.capacity.len();
+    // Load on board when leaving: every delivery not picked up on the way.
+    let paired: Vec<&str> = p.pairs.iter().map(|x| x.delivery.as_str()).collect();
+    let mut load: Vec<i64> = vec![0; dims];
+    for &j in seq {
+        let job = &p.jobs[j];
+        if job.kind == opt::JobKind::Delivery && !paired.contains(&job.id.as_str()) {
+            for (k, l) in load.iter_mut().enumerate() {
+                *l += job.demand.get(k).copied().unwrap_or(0);
+            }
+        }
+    }
+    let fits = |load: &[i64]| v.capacity.is_empty() || load.iter().zip(&v.capacity).all(|(l, c)| l <= c);
+    if late.is_some() && !fits(&load) {
+        return None;
+    }
+    let mut brk = v.break_;
+    let mut distance = 0.0;
+    let mut times = Vec::with_capacity(seq.len());
+    for &j in seq {
+        let job = &p.jobs[j];
+        if late.is_some() && !job.skills.iter().all(|s| v.skills.contains(s)) {
+            return None;
+        }
+        let travel = p.travel.duration(at, job.location) / v.speed_factor;
+        if let Some(b) = brk {
+            // Take the break before driving on once its window is open, or
+            // wait for it when arriving would be past its end.
+            if t >= b.window.start || t + travel > b.window.end {
+                t = t.max(b.window.start) + b.duration;
+                brk = None;
+            }
+        }
+        distance += p.travel.distance(at, job.location);
+        let arrival = t + travel;
+        let window = job.time_windows.iter().find(|w| arrival <= w.end).or(job.time_windows.last());
+        let service_start = match window {
+            Some(w) => arrival.max(w.start),
+            None => arrival,
+        };
+        if let Some(late) = late
+            && !job.time_windows.is_empty()
+        {
+            let limit = late.get(&j).copied().unwrap_or_else(|| job.time_windows.iter().map(|w| w.end).fold(f64::MIN, f64::max));
+            if arrival > limit {
+                return None;
+            }
+        }
+        let departure = service_start + job.service;
+        times.push((arrival, departure));
+        match job.kind {
+            opt::JobKind::Pickup => load.iter_mut().enumerate().for_each(|(k, l)| *l += job.demand.get(k).copied().unwrap_or(0)),
+            opt::JobKind::Delivery => load.iter_mut().enumerate().for_each(|(k, l)| *l -= job.demand.get(k).copied().unwrap_or(0)),
+        }
+        if late.is_some() && !fits(&load) {
+            return None;
+        }
+        at = job.location;
+        t = departure;
+    }
+    if let Some(b) = brk
+        && t >= b.window.start
+    {
+        t += b.duration;
+    }
+    let end = match v.end {
+        Some(e) => {
+            distance += p.travel.distance(at, e);
+            t + p.travel.duration(at, e) / v.speed_factor
+        }
+        None => t,
+    };
+    if let Some(late) = late {
+        let shift_end = v.shift.map_or(f64::MAX, |s| s.end);
+        let limit = shift_end.max(late.get(&usize::MAX).copied().unwrap_or(f64::MIN));
+        if end > limit {
+            return None;
+        }
+    }
+    let cost = v.cost_per_distance * distance + v.cost_per_time * (end - start_t);
+    Some(Schedule { times, end, distance, cost })
+}
+
+/// Lateness allowed to the route's existing jobs: their window, or what the
+/// current plan already gives them if that is later.
+fn limits(case: &RouteCase) -> Option<(BTreeMap<usize, f64>, f64)> {
+    let seq = base_seq(case);
+    let base = simulate(case, &seq, None)?;
+    let mut late = BTreeMap::new();
+    for (&j, &(arrival, _)) in seq.iter().zip(&base.times) {
+        let end = case.problem.jobs[j].time_windows.iter().map(|w| w.end).fold(f64::MIN, f64::max);
+        late.insert(j, end.max(arrival));
+    }
+    late.insert(usize::MAX, base.end);
+    Some((late, base.cost))
+}
+
+/// The cheapest feasible positions for the new job(s) after the locked prefix.
+fn insert_into(case: &RouteCase, new: &[usize]) -> Option<(f64, Vec<usize>, Schedule)> {
+    let (late, base_cost) = limits(case)?;
+    let base = base_seq(case);
+    let first = case.locked.len();
+    let mut best: Option<(f64, Vec<usize>, Schedule)> = None;
+    let mut consider = |seq: Vec<usize>| {
+        if let Some(s) = simulate(case, &seq, Some(&late)) {
+            let delta = s.cost - base_cost;
+            if best.as_ref().is_none_or(|(d, ..)| delta < *d) {
+                best = Some((delta, seq, s));
+            }
+        }
+    };
+    match new {
+        [one] => {
+            for i in first..=base.len() {
+                let mut seq = base.clone();
+                seq.insert(i, *one);
+                consider(seq);
+            }
+        }
+        [pickup, delivery] => {
+            for i in first..=base.len() {
+                for k in i + 1..=base.len() + 1 {
+                    let mut seq = base.clone();
+                    seq.insert(i, *pickup);
+                    seq.insert(k, *delivery);
+                    consider(seq);
+                }
+            }
+        }
+        _ => {}
+    }
+    best
+}
+
+/// A short seeded optimizer run on the chosen route; kept only when it is
+/// cheaper by the same measure and keeps everyone within their limits.
+fn repair(case: &RouteCase, seq: Vec<usize>, sched: Schedule, seed: u64) -> (Vec<usize>, Schedule) {
+    let config = opt::SolverConfig { seed, max_iterations: Some(REPAIR_ITERATIONS), ..Default::default() };
+    let Ok(solution) = opt::solve(&case.problem, &config, &opt::NoClock, &mut |_| opt::Control::Continue) else { return (seq, sched) };
+    if !solution.unassigned.is_empty() || solution.routes.len() != 1 {
+        return (seq, sched);
+    }
+    let proposed: Vec<usize> = solution.routes[0].stops.iter().filter_map(|s| case.problem.jobs.iter().position(|j| j.id == s.job)).collect();
+    if proposed.len() != seq.len() || proposed[..case.locked.len()] != seq[..case.locked.len()] {
+        return (seq, sched);
+    }
+    let Some((late, _)) = limits(case) else { return (seq, sched) };
+    match simulate(case, &proposed, Some(&late)) {
+        Some(s) if s.cost + 1e-6 < sched.cost => (proposed, s),
+        _ => (seq, sched),
+    }
+}
+
+/// Why the new job fits in no route, as an optimizer reason code and a hint.
+fn explain(problem: &opt::Problem, new_jobs: &[String], routes: usize, now_s: f64) -> Unfit {
+    let unfit = |reason: &str, hint: String| Unfit { reason: reason.into(), hint: format!("{}: {hint}", reason_label(reason)) };
+    if routes == 0 {
+        return unfit("no_room_in_fleet", "no published route of that day has an active vehicle of this depot".into());
+    }
+    let jobs: Vec<&opt::Job> = problem.jobs.iter().filter(|j| new_jobs.contains(&j.id)).collect();
+    let vehicles = &problem.vehicles;
+    if !vehicles.iter().any(|v| jobs.iter().all(|j| j.skills.iter().all(|s| v.skills.contains(s)))) {
+        return unfit("skills", "no vehicle on the road has the skills it needs".into());
+    }
+    if !vehicles.iter().any(|v| v.capacity.is_empty() || jobs.iter().all(|j| j.demand.iter().zip(&v.capacity).all(|(d, c)| d <= c))) {
+        return unfit("capacity", "it is larger than any vehicle on the road; split it or plan a bigger vehicle".into());
+    }
+    if jobs.iter().any(|j| !j.time_windows.is_empty() && j.time_windows.iter().all(|w| w.end < now_s)) {
+        return unfit("time_window", "its time window has already passed; give it a later window".into());
+    }
+    let earliest_ok = jobs.iter().all(|j| {
+        j.time_windows.is_empty()
+            || vehicles.iter().any(|v| {
+                let (s, t) = v.effective_start();
+                let t = t.max(now_s);
+                let arrive = t + problem.travel.duration(s, j.location) / v.speed_factor;
+                j.time_windows.iter().any(|w| arrive <= w.end)
+            })
+    });
+    if !earliest_ok {
+        return unfit("time_window", "no vehicle can reach it within its time window".into());
+    }
+    unfit("no_room_in_fleet", "the published routes are full around its window; it waits for the next plan".into())
+}
+
+/// CSV import (see [`crate::usecases::csv_import::import`]) followed by
+/// auto-dispatch of the orders it wrote.
+pub async fn import_csv(
+    store: &dyn Store,
+    ports: DispatchPorts<'_>,
+    clock: &dyn Clock,
+    principal: &crate::ports::Principal,
+    csv_text: &[u8],
+    options: &crate::usecases::csv_import::CsvOptions,
+    idempotency_key: Option<&str>,
+) -> Result<crate::usecases::orders::StoredResponse> {
+    let response = crate::usecases::csv_import::import(store, clock, principal, csv_text, options, idempotency_key).await?;
+    if !response.replayed
+        && let Ok(report) = serde_json::from_str::<doorstep_domain::dispatch::CsvImportReport>(&response.body)
+    {
+        after_intake(store, ports, clock, &principal.org, &report.created).await;
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn offsets_follow_the_zone_and_european_summer_time() {
+        assert_eq!(org_offset("Europe/Paris", date!(2026 - 11 - 23)).whole_hours(), 1);
+        assert_eq!(org_offset("Europe/Paris", date!(2026 - 07 - 01)).whole_hours(), 2);
+        assert_eq!(org_offset("Europe/London", date!(2026 - 07 - 01)).whole_hours(), 1);
+        assert_eq!(org_offset("Europe/London", date!(2026 - 01 - 10)).whole_hours(), 0);
+        assert_eq!(org_offset("UTC", date!(2026 - 07 - 01)).whole_hours(), 0);
+    }
+
+    #[test]
+    fn the_repair_seed_is_stable_and_differs_between_orders() {
+        let a = OrderId::new("ord_a").expect("id");
+        let b = OrderId::new("ord_b").expect("id");
+        assert_eq!(seed_of(&a), seed_of(&a));
+        assert_ne!(seed_of(&a), seed_of(&b));
+    }
+}
