@@ -39,6 +39,11 @@ pub async fn get_config(State(state): State<AppState>, request: Request) -> Resu
     if let Some(org) = org {
         let organisation = state.store.organisation(&org).await?;
         config.org_name = Some(organisation.name.clone());
+        // The org's own tiles (set on /setup) win over the server's default.
+        if organisation.settings.tile_url != doorstep_domain::org::DEFAULT_TILE_URL {
+            config.tile_url = organisation.settings.tile_url.clone();
+            config.tile_attribution = organisation.settings.tile_attribution.clone();
+        }
         config.depots = state
             .store
             .list_depots(&org)

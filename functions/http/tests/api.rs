@@ -58,6 +58,18 @@ async fn config_centres_the_map_on_the_only_organisations_depot() {
 }
 
 #[tokio::test]
+async fn config_serves_the_organisations_own_tiles_once_set() {
+    let store = SqliteStore::open_in_memory().expect("store");
+    let mut business = doorstep_store_conformance::sample_business("org-lyon");
+    business.organisation.settings.tile_url = "https://tiles.example/{z}/{x}/{y}.png".into();
+    business.organisation.settings.tile_attribution = "Example tiles".into();
+    store.import_business(&business).await.expect("import");
+    let app = api_router(common::state(store, Arc::new(FixedClock(NOW))));
+    let reply = check(&app, Method::GET, "/api/config", None, &[], None).await;
+    assert_eq!((reply.json["tile_url"].as_str(), reply.json["tile_attribution"].as_str()), (Some("https://tiles.example/{z}/{x}/{y}.png"), Some("Example tiles")), "{}", reply.text);
+}
+
+#[tokio::test]
 async fn config_names_no_organisation_to_anonymous_callers_when_there_are_several() {
     let world = World::new().await;
     let anonymous = check(&world.app, Method::GET, "/api/config", None, &[], None).await;

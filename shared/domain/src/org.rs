@@ -51,18 +51,20 @@ pub struct OrgSettings {
     pub map_zoom: u8,
     /// An OSRM-compatible `table` service (e.g. `https://osrm.example.com/table/v1/driving/`)
     /// for road travel times; `None`: haversine × circuity ÷ speed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub osrm_table_url: Option<String>,
     /// A Nominatim-compatible search endpoint for geocoding addresses.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub geocoder_url: Option<String>,
     /// Customer notifications: channels, webhooks, template overrides.
     pub notifications: crate::notification::NotificationSettings,
     /// Proof of delivery, one-time codes and failed-attempt policy.
     pub pod: crate::pod::PodPolicy,
     /// Insert orders arriving during the day into the published plan.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub auto_dispatch: bool,
     /// Delivery slots offered at checkout; `None`: no slots.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_slots: Option<crate::slots::SlotSettings>,
 }
 
