@@ -6,6 +6,7 @@ pub mod adapters;
 pub mod crypto;
 pub mod error;
 pub mod ports;
+pub mod tz;
 pub mod usecases;
 
 pub use error::Error;

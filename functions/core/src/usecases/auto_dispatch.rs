@@ -195,18 +195,9 @@ pub fn order_date(order: &Order, org: &Organisation, now: OffsetDateTime) -> Dat
     at.to_offset(org_offset(&org.timezone, at.date())).date()
 }
 
-/// The organisation's UTC offset on `date`. There is no tz database here:
-/// `UTC`/`Etc/*` are fixed, Western European zones (London, Dublin, Lisbon,
-/// Canary) are +0 with EU summer time, other `Europe/*` zones are Central
-/// European (+1 with EU summer time). Anything else falls back to UTC.
+/// The organisation's UTC offset on `date` (IANA zone, tz database).
 pub fn org_offset(timezone: &str, date: Date) -> UtcOffset {
-    let noon = date.midnight().assume_utc() + Duration::hours(12);
-    let eu_summer = crate::usecases::demo::central_european_offset(noon).whole_hours() == 2;
-    match timezone {
-        "Europe/London" | "Europe/Dublin" | "Europe/Lisbon" | "Atlantic/Canary" => UtcOffset::from_hms(i8::from(eu_summer), 0, 0).unwrap_or(UtcOffset::UTC),
-        tz if tz.starts_with("Europe/") => UtcOffset::from_hms(1 + i8::from(eu_summer), 0, 0).unwrap_or(UtcOffset::UTC),
-        _ => UtcOffset::UTC,
-    }
+    crate::tz::offset_on(timezone, date)
 }
 
 /// Why an order fits in no route.
