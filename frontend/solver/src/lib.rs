@@ -4,7 +4,7 @@
 //! searches on several threads; built without, rayon runs on the worker's own
 //! thread and gives the same results for the same seed and thread count.
 
-use doorstep_optimizer::{Control, FnClock, Problem, Progress, SolverConfig, solve as run_solver};
+use doorstep_optimizer::{Control, FnClock, Problem, Progress, RouteJobs, SolverConfig, evaluate, solve as run_solver};
 use wasm_bindgen::prelude::*;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
@@ -31,6 +31,16 @@ pub fn solve_json(problem_json: &str, config_json: &str, on_progress: Option<js_
     };
     let solution = run_solver(&problem, &config, &clock, &mut report).map_err(|e| JsError::new(&e.to_string()))?;
     serde_json::to_string(&solution).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// Evaluates a hand-edited plan: `routes_json` is a list of `RouteJobs` (each
+/// vehicle's job ids in order). Returns the `Evaluation` as JSON: the schedule
+/// in the solution format and every broken rule located on its vehicle and job.
+#[wasm_bindgen(js_name = evaluate)]
+pub fn evaluate_json(problem_json: &str, routes_json: &str) -> Result<String, JsError> {
+    let problem = parse::<Problem>("problem", problem_json)?;
+    let routes = parse::<Vec<RouteJobs>>("routes", routes_json)?;
+    serde_json::to_string(&evaluate(&problem, &routes)).map_err(|e| JsError::new(&e.to_string()))
 }
 
 /// Whether this build can use threads (`initThreadPool` exists).

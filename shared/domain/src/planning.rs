@@ -174,6 +174,7 @@ pub fn reason_label(reason: &str) -> &'static str {
         "break" => "Conflicts with a driver's break",
         "max_stops" => "Vehicle stop limit reached",
         "no_room_in_fleet" => "No room left in the fleet",
+        "manual" => "Left out by the dispatcher",
         _ => "Could not be planned",
     }
 }
@@ -767,5 +768,592 @@ mod tests {
             p.to_plan(&bogus).unwrap_err(),
             PlanningError::UnknownJob("nope".into())
         );
+    }
+}
+
+/// A dispatcher's hand edits of a solved plan: each vehicle's job sequence,
+/// moves between positions and routes, locks on stops and routes, the locks'
+/// meaning for re-optimisation, and an undo/redo history. Pure data: the app
+/// keeps one [`edit::PlanEdit`] per history entry and evaluates it with
+/// `doorstep_optimizer::evaluate`.
+pub mod edit {
+    use std::collections::BTreeSet;
+
+    use doorstep_optimizer as opt;
+    use serde::{Deserialize, Serialize};
+
+    /// Why an edit was refused; the plan stays as it was.
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    pub enum EditError {
+        #[error("job {0:?} is not in this plan")]
+        UnknownJob(String),
+        #[error("vehicle {0:?} is not in this plan")]
+        UnknownVehicle(String),
+        #[error("stop {0:?} is locked: unlock it to move it")]
+        LockedStop(String),
+        #[error("the route of vehicle {0:?} is locked: unlock it to change it")]
+        LockedRoute(String),
+        #[error("the stop cannot move further that way")]
+        AtTheEnd,
+    }
+
+    /// One state of an edited plan.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct PlanEdit {
+        /// One per vehicle of the problem, in the problem's order (empty = unused).
+        pub routes: Vec<opt::RouteJobs>,
+        /// Vehicles whose whole route is locked.
+        pub locked_routes: BTreeSet<String>,
+        /// Jobs locked on their vehicle and in their order.
+        pub locked_jobs: BTreeSet<String>,
+    }
+
+    fn partner(problem: &opt::Problem, job: &str) -> Option<(String, opt::JobKind)> {
+        problem.pairs.iter().find_map(|p| {
+            if p.pickup == job {
+                Some((p.delivery.clone(), opt::JobKind::Delivery))
+            } else if p.delivery == job {
+                Some((p.pickup.clone(), opt::JobKind::Pickup))
+            } else {
+                None
+            }
+        })
+    }
+
+    impl PlanEdit {
+        /// The solver's routes, one entry per vehicle of `problem`; breaks stay where the solver put them.
+        pub fn from_solution(problem: &opt::Problem, solution: &opt::Solution) -> Self {
+            let routes = problem
+                .vehicles
+                .iter()
+                .map(
+                    |v| match solution.routes.iter().find(|r| r.vehicle == v.id) {
+                        Some(r) => opt::RouteJobs {
+                            vehicle: v.id.clone(),
+                            jobs: r.stops.iter().map(|s| s.job.clone()).collect(),
+                            break_after: r.break_.as_ref().map(|b| b.after_stops),
+                        },
+                        None => opt::RouteJobs {
+                            vehicle: v.id.clone(),
+                            jobs: Vec::new(),
+                            break_after: None,
+                        },
+                    },
+                )
+                .collect();
+            Self {
+                routes,
+                locked_routes: BTreeSet::new(),
+                locked_jobs: BTreeSet::new(),
+            }
+        }
+
+        /// These routes with the locks of `earlier` (after a re-optimisation).
+        pub fn with_locks_of(mut self, earlier: &PlanEdit) -> Self {
+            self.locked_routes = earlier.locked_routes.clone();
+            self.locked_jobs = earlier.locked_jobs.clone();
+            self
+        }
+
+        /// `(route index, position)` of a job, or `None` when it is unassigned.
+        pub fn position(&self, job: &str) -> Option<(usize, usize)> {
+            self.routes
+                .iter()
+                .enumerate()
+                .find_map(|(r, route)| route.jobs.iter().position(|j| j == job).map(|p| (r, p)))
+        }
+
+        /// Jobs of `problem` in no route, in the problem's order.
+        pub fn unassigned(&self, problem: &opt::Problem) -> Vec<String> {
+            let planned: BTreeSet<&str> = self
+                .routes
+                .iter()
+                .flat_map(|r| r.jobs.iter().map(String::as_str))
+                .collect();
+            problem
+                .jobs
+                .iter()
+                .filter(|j| !planned.contains(j.id.as_str()))
+                .map(|j| j.id.clone())
+                .collect()
+        }
+
+        pub fn is_route_locked(&self, vehicle: &str) -> bool {
+            self.locked_routes.contains(vehicle)
+        }
+
+        /// Locked by itself or with its route.
+        pub fn is_job_locked(&self, job: &str) -> bool {
+            self.locked_jobs.contains(job)
+                || self
+                    .position(job)
+                    .is_some_and(|(r, _)| self.locked_routes.contains(&self.routes[r].vehicle))
+        }
+
+        fn route_index(&self, vehicle: &str) -> Result<usize, EditError> {
+            self.routes
+                .iter()
+                .position(|r| r.vehicle == vehicle)
+                .ok_or_else(|| EditError::UnknownVehicle(vehicle.to_owned()))
+        }
+
+        fn check_movable(&self, job: &str) -> Result<(), EditError> {
+            if self.locked_jobs.contains(job) {
+                return Err(EditError::LockedStop(job.to_owned()));
+            }
+            if let Some((r, _)) = self.position(job)
+                && self.locked_routes.contains(&self.routes[r].vehicle)
+            {
+                return Err(EditError::LockedRoute(self.routes[r].vehicle.clone()));
+            }
+            Ok(())
+        }
+
+        /// Moves `job` onto `to`'s route (or out of every route with `None`),
+        /// before the job `before` (or at the end). Moved to another route or
+        /// out, the other job of a pickup-and-delivery pair goes with it (the
+        /// pickup just before the delivery). Routes it changes get their break
+        /// placed again by the evaluation.
+        pub fn move_job(
+            &self,
+            problem: &opt::Problem,
+            job: &str,
+            to: Option<&str>,
+            before: Option<&str>,
+        ) -> Result<Self, EditError> {
+            if problem.job_index(job).is_none() {
+                return Err(EditError::UnknownJob(job.to_owned()));
+            }
+            self.check_movable(job)?;
+            if before == Some(job) {
+                // Dropped onto itself.
+                return Ok(self.clone());
+            }
+            let target = to.map(|v| self.route_index(v)).transpose()?;
+            if let Some(t) = target
+                && self.locked_routes.contains(&self.routes[t].vehicle)
+            {
+                return Err(EditError::LockedRoute(self.routes[t].vehicle.clone()));
+            }
+            let from = self.position(job).map(|(r, _)| r);
+            let partner = partner(problem, job).filter(|_| from != target || from.is_none());
+            if let Some((other, _)) = &partner {
+                self.check_movable(other)?;
+            }
+            let mut next = self.clone();
+            let mut touched = BTreeSet::new();
+            for moved in std::iter::once(job).chain(partner.as_ref().map(|(o, _)| o.as_str())) {
+                if let Some((r, p)) = next.position(moved) {
+                    next.routes[r].jobs.remove(p);
+                    touched.insert(r);
+                }
+            }
+            if let Some(t) = target {
+                let route = &mut next.routes[t].jobs;
+                let at = before
+                    .and_then(|b| route.iter().position(|j| j == b))
+                    .unwrap_or(route.len());
+                let group: Vec<String> = match &partner {
+                    Some((other, opt::JobKind::Pickup)) => vec![other.clone(), job.to_owned()],
+                    Some((other, opt::JobKind::Delivery)) => vec![job.to_owned(), other.clone()],
+                    None => vec![job.to_owned()],
+                };
+                route.splice(at..at, group);
+                touched.insert(t);
+            }
+            if next == *self {
+                return Ok(next);
+            }
+            for r in touched {
+                next.routes[r].break_after = None;
+            }
+            Ok(next)
+        }
+
+        /// Moves `job` one place up (`-1`) or down (`+1`) in its route.
+        pub fn shift(
+            &self,
+            problem: &opt::Problem,
+            job: &str,
+            delta: isize,
+        ) -> Result<Self, EditError> {
+            let (r, p) = self.position(job).ok_or(EditError::AtTheEnd)?;
+            let jobs = &self.routes[r].jobs;
+            let before = match delta {
+                d if d < 0 => p
+                    .checked_sub(1)
+                    .map(|q| Some(jobs[q].as_str()))
+                    .ok_or(EditError::AtTheEnd)?,
+                _ if p + 1 >= jobs.len() => return Err(EditError::AtTheEnd),
+                _ => jobs.get(p + 2).map(String::as_str),
+            };
+            let vehicle = self.routes[r].vehicle.clone();
+            self.move_job(problem, job, Some(&vehicle), before)
+        }
+
+        /// Locks or unlocks a whole route.
+        pub fn toggle_route_lock(&self, vehicle: &str) -> Result<Self, EditError> {
+            self.route_index(vehicle)?;
+            let mut next = self.clone();
+            if !next.locked_routes.remove(vehicle) {
+                next.locked_routes.insert(vehicle.to_owned());
+            }
+            Ok(next)
+        }
+
+        /// Locks or unlocks one planned stop (with the other stop of its pair).
+        pub fn toggle_job_lock(
+            &self,
+            problem: &opt::Problem,
+            job: &str,
+        ) -> Result<Self, EditError> {
+            let (r, _) = self
+                .position(job)
+                .ok_or_else(|| EditError::UnknownJob(job.to_owned()))?;
+            if self.locked_routes.contains(&self.routes[r].vehicle) {
+                return Err(EditError::LockedRoute(self.routes[r].vehicle.clone()));
+            }
+            let mut next = self.clone();
+            let lock = !next.locked_jobs.contains(job);
+            for j in std::iter::once(job.to_owned()).chain(partner(problem, job).map(|p| p.0)) {
+                if lock {
+                    next.locked_jobs.insert(j);
+                } else {
+                    next.locked_jobs.remove(&j);
+                }
+            }
+            Ok(next)
+        }
+
+        /// The optimizer's locks: a locked route is a prefix lock of all its
+        /// stops; locked stops keep their vehicle and order as one sequence lock
+        /// per run of consecutive locked stops (a prefix lock when the run opens the route).
+        pub fn locks(&self) -> Vec<opt::Lock> {
+            let mut out = Vec::new();
+            for r in &self.routes {
+                if self.locked_routes.contains(&r.vehicle) {
+                    out.push(opt::Lock {
+                        vehicle: r.vehicle.clone(),
+                        jobs: r.jobs.clone(),
+                        kind: opt::LockKind::Prefix,
+                    });
+                    continue;
+                }
+                let mut run: Vec<String> = Vec::new();
+                let mut run_start = 0;
+                for (i, j) in r
+                    .jobs
+                    .iter()
+                    .chain(std::iter::once(&String::new()))
+                    .enumerate()
+                {
+                    if !j.is_empty() && self.locked_jobs.contains(j) {
+                        if run.is_empty() {
+                            run_start = i;
+                        }
+                        run.push(j.clone());
+                    } else if !run.is_empty() {
+                        let kind = if run_start == 0 {
+                            opt::LockKind::Prefix
+                        } else {
+                            opt::LockKind::Sequence
+                        };
+                        out.push(opt::Lock {
+                            vehicle: r.vehicle.clone(),
+                            jobs: std::mem::take(&mut run),
+                            kind,
+                        });
+                    }
+                }
+            }
+            out
+        }
+
+        /// The problem with these edits' locks, as evaluated.
+        pub fn locked_problem(&self, problem: &opt::Problem) -> opt::Problem {
+            let mut p = problem.clone();
+            p.locks = self.locks();
+            p
+        }
+
+        /// The problem to re-optimise: the locks, and a locked route may take
+        /// no more stops than it has (so its sequence stays exactly as it is).
+        pub fn reoptimisation_problem(&self, problem: &opt::Problem) -> opt::Problem {
+            let mut p = self.locked_problem(problem);
+            for v in &mut p.vehicles {
+                if let Some(r) = self
+                    .routes
+                    .iter()
+                    .find(|r| r.vehicle == v.id && self.locked_routes.contains(&r.vehicle))
+                {
+                    v.max_stops = Some(v.max_stops.map_or(r.jobs.len(), |m| m.min(r.jobs.len())));
+                }
+            }
+            p
+        }
+    }
+
+    /// Undo/redo over whole states: an edit pushes the new state and forgets
+    /// what was undone; at most `limit` earlier states are kept.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct History<T> {
+        past: Vec<T>,
+        present: T,
+        future: Vec<T>,
+        limit: usize,
+    }
+
+    impl<T: Clone> History<T> {
+        pub fn new(present: T, limit: usize) -> Self {
+            Self {
+                past: Vec::new(),
+                present,
+                future: Vec::new(),
+                limit: limit.max(1),
+            }
+        }
+
+        pub fn present(&self) -> &T {
+            &self.present
+        }
+
+        pub fn push(&mut self, next: T) {
+            self.past.push(std::mem::replace(&mut self.present, next));
+            if self.past.len() > self.limit {
+                self.past.remove(0);
+            }
+            self.future.clear();
+        }
+
+        /// Returns false when there is nothing to undo.
+        pub fn undo(&mut self) -> bool {
+            match self.past.pop() {
+                Some(prev) => {
+                    self.future.push(std::mem::replace(&mut self.present, prev));
+                    true
+                }
+                None => false,
+            }
+        }
+
+        /// Returns false when there is nothing to redo.
+        pub fn redo(&mut self) -> bool {
+            match self.future.pop() {
+                Some(next) => {
+                    self.past.push(std::mem::replace(&mut self.present, next));
+                    true
+                }
+                None => false,
+            }
+        }
+
+        pub fn can_undo(&self) -> bool {
+            !self.past.is_empty()
+        }
+
+        pub fn can_redo(&self) -> bool {
+            !self.future.is_empty()
+        }
+
+        /// Every state held: earlier, present and undone ones.
+        pub fn states(&self) -> impl Iterator<Item = &T> {
+            self.past
+                .iter()
+                .chain(std::iter::once(&self.present))
+                .chain(self.future.iter())
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn problem() -> opt::Problem {
+            let mut jobs: Vec<opt::Job> = (0..6)
+                .map(|i| opt::Job::new(format!("j{i}"), i + 1))
+                .collect();
+            jobs[4].kind = opt::JobKind::Pickup;
+            opt::Problem {
+                name: "t".into(),
+                time_unit: opt::TimeUnit::Unitless,
+                travel: opt::Travel::Euclidean {
+                    points: (0..7).map(|i| [f64::from(i), 0.0]).collect(),
+                },
+                jobs,
+                pairs: vec![opt::Pair {
+                    pickup: "j4".into(),
+                    delivery: "j5".into(),
+                }],
+                vehicles: vec![
+                    opt::Vehicle::new("a", 0),
+                    opt::Vehicle::new("b", 0),
+                    opt::Vehicle::new("c", 0),
+                ],
+                locks: vec![],
+            }
+        }
+
+        fn plan() -> PlanEdit {
+            let r = |v: &str, jobs: &[&str], b: Option<usize>| opt::RouteJobs {
+                vehicle: v.into(),
+                jobs: jobs.iter().map(|s| s.to_string()).collect(),
+                break_after: b,
+            };
+            PlanEdit {
+                routes: vec![
+                    r("a", &["j0", "j1", "j2"], Some(1)),
+                    r("b", &["j4", "j5"], Some(0)),
+                    r("c", &[], None),
+                ],
+                locked_routes: BTreeSet::new(),
+                locked_jobs: BTreeSet::new(),
+            }
+        }
+
+        fn jobs(p: &PlanEdit, r: usize) -> Vec<&str> {
+            p.routes[r].jobs.iter().map(String::as_str).collect()
+        }
+
+        #[test]
+        fn moves_go_before_a_stop_or_to_the_end_and_reset_the_moved_routes_breaks() {
+            let p = problem();
+            let a = plan().move_job(&p, "j2", Some("a"), Some("j0")).unwrap();
+            assert_eq!(jobs(&a, 0), ["j2", "j0", "j1"]);
+            assert_eq!(a.routes[0].break_after, None);
+            assert_eq!(
+                a.routes[1].break_after,
+                Some(0),
+                "an untouched route keeps its break"
+            );
+            let b = plan().move_job(&p, "j0", Some("a"), None).unwrap();
+            assert_eq!(jobs(&b, 0), ["j1", "j2", "j0"]);
+            let c = plan().move_job(&p, "j1", Some("c"), None).unwrap();
+            assert_eq!((jobs(&c, 0), jobs(&c, 2)), (vec!["j0", "j2"], vec!["j1"]));
+            let out = plan().move_job(&p, "j1", None, None).unwrap();
+            assert_eq!(out.unassigned(&p), ["j1", "j3"]);
+            let back = out.move_job(&p, "j3", Some("a"), Some("j2")).unwrap();
+            assert_eq!(jobs(&back, 0), ["j0", "j3", "j2"]);
+        }
+
+        #[test]
+        fn alt_arrows_shift_one_place_and_stop_at_the_ends() {
+            let p = problem();
+            assert_eq!(
+                jobs(&plan().shift(&p, "j1", -1).unwrap(), 0),
+                ["j1", "j0", "j2"]
+            );
+            assert_eq!(
+                jobs(&plan().shift(&p, "j1", 1).unwrap(), 0),
+                ["j0", "j2", "j1"]
+            );
+            assert_eq!(
+                jobs(&plan().shift(&p, "j0", 1).unwrap(), 0),
+                ["j1", "j0", "j2"]
+            );
+            assert_eq!(plan().shift(&p, "j0", -1), Err(EditError::AtTheEnd));
+            assert_eq!(plan().shift(&p, "j2", 1), Err(EditError::AtTheEnd));
+        }
+
+        #[test]
+        fn a_pair_moves_together_between_routes_but_not_within_one() {
+            let p = problem();
+            let moved = plan().move_job(&p, "j5", Some("a"), Some("j1")).unwrap();
+            assert_eq!(jobs(&moved, 0), ["j0", "j4", "j5", "j1", "j2"]);
+            assert!(jobs(&moved, 1).is_empty());
+            let within = plan().move_job(&p, "j5", Some("b"), Some("j4")).unwrap();
+            assert_eq!(jobs(&within, 1), ["j5", "j4"]);
+        }
+
+        #[test]
+        fn locked_stops_and_routes_refuse_moves_and_become_optimizer_locks() {
+            let p = problem();
+            let l = plan()
+                .toggle_job_lock(&p, "j1")
+                .unwrap()
+                .toggle_job_lock(&p, "j2")
+                .unwrap();
+            assert_eq!(
+                l.move_job(&p, "j1", None, None),
+                Err(EditError::LockedStop("j1".into()))
+            );
+            let r = l.toggle_route_lock("b").unwrap();
+            assert_eq!(
+                r.move_job(&p, "j0", Some("b"), None),
+                Err(EditError::LockedRoute("b".into()))
+            );
+            assert_eq!(
+                r.move_job(&p, "j4", None, None),
+                Err(EditError::LockedRoute("b".into()))
+            );
+            assert!(r.is_job_locked("j5") && !r.is_job_locked("j0"));
+            let locks = r.locks();
+            assert_eq!(locks.len(), 2);
+            assert_eq!(
+                (locks[0].vehicle.as_str(), &locks[0].jobs, locks[0].kind),
+                (
+                    "a",
+                    &vec!["j1".to_owned(), "j2".to_owned()],
+                    opt::LockKind::Sequence
+                )
+            );
+            assert_eq!(
+                (locks[1].vehicle.as_str(), locks[1].kind),
+                ("b", opt::LockKind::Prefix)
+            );
+            let re = r.reoptimisation_problem(&p);
+            re.validate().unwrap();
+            assert_eq!(re.vehicles[1].max_stops, Some(2));
+            assert_eq!(re.vehicles[0].max_stops, None);
+            // Locking one stop of a pair locks both (the optimizer requires it).
+            let pair = plan().toggle_job_lock(&p, "j4").unwrap();
+            assert!(pair.locked_jobs.contains("j5"));
+            assert_eq!(pair.locks()[0].kind, opt::LockKind::Prefix);
+            pair.locked_problem(&p).validate().unwrap();
+        }
+
+        #[test]
+        fn locked_routes_survive_a_reoptimisation_unchanged() {
+            let p = problem();
+            let edit = plan().toggle_route_lock("a").unwrap();
+            let config = opt::SolverConfig {
+                seed: 1,
+                max_iterations: Some(200),
+                ..Default::default()
+            };
+            let s = opt::solve(
+                &edit.reoptimisation_problem(&p),
+                &config,
+                &opt::NoClock,
+                &mut |_| opt::Control::Continue,
+            )
+            .unwrap();
+            let next = PlanEdit::from_solution(&p, &s).with_locks_of(&edit);
+            assert_eq!(jobs(&next, 0), ["j0", "j1", "j2"]);
+            assert!(next.is_route_locked("a"));
+        }
+
+        #[test]
+        fn undo_and_redo_walk_the_history_and_a_new_edit_forgets_the_redo() {
+            let mut h = History::new(0, 3);
+            assert!(!h.undo() && !h.can_undo());
+            h.push(1);
+            h.push(2);
+            assert!(h.undo());
+            assert_eq!(*h.present(), 1);
+            assert!(h.redo());
+            assert_eq!(*h.present(), 2);
+            assert!(!h.redo());
+            h.undo();
+            h.push(3);
+            assert!(!h.can_redo());
+            assert_eq!(h.states().copied().collect::<Vec<_>>(), [0, 1, 3]);
+            h.push(4);
+            h.push(5);
+            assert_eq!(
+                h.states().copied().collect::<Vec<_>>(),
+                [1, 3, 4, 5],
+                "the oldest state is dropped past the limit"
+            );
+        }
     }
 }

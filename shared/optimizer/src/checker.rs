@@ -2,14 +2,15 @@
 //!
 //! Recomputes schedules, loads and totals straight from the [`Problem`] and job-id
 //! sequences. It deliberately shares no evaluation code with the solver, so that
-//! solver bugs show up as violations here.
+//! solver bugs show up as violations here. [`crate::evaluate`] reads the same
+//! schedule ([`inspect`]) to show a hand-edited plan with its violations.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{JobKind, LockKind, Problem, RouteJobs};
+use crate::model::{BreakTimes, JobKind, LockKind, Problem, Route, RouteJobs, Stop};
 
 /// Slack for floating-point comparisons of times, distances and durations.
 const EPS: f64 = 1e-6;
@@ -59,115 +60,109 @@ pub struct CheckedTotals {
 
 /// Checks routes against every hard constraint of the problem.
 pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, Vec<Violation>> {
-    let mut v: Vec<Violation> = Vec::new();
-    let mut viol = |kind, message: String| v.push(Violation { kind, message });
-    if let Err(e) = problem.validate() {
-        viol(ViolationKind::InvalidProblem, e.to_string());
-        return Err(v);
-    }
-    let job_idx: BTreeMap<&str, usize> = problem
-        .jobs
-        .iter()
-        .enumerate()
-        .map(|(i, j)| (j.id.as_str(), i))
-        .collect();
-    let veh_idx: BTreeMap<&str, usize> = problem
-        .vehicles
-        .iter()
-        .enumerate()
-        .map(|(i, x)| (x.id.as_str(), i))
-        .collect();
-    let dims = problem.dimensions();
-    let demand = |j: usize, k: usize| problem.jobs[j].demand.get(k).copied().unwrap_or(0);
-
-    // partner[j] = the other job of j's pair.
-    let mut partner: Vec<Option<usize>> = vec![None; problem.jobs.len()];
-    for p in &problem.pairs {
-        let (a, b) = (job_idx[p.pickup.as_str()], job_idx[p.delivery.as_str()]);
-        partner[a] = Some(b);
-        partner[b] = Some(a);
-    }
-    // completed_by[j] = vehicle that already served j.
-    let mut completed_by: Vec<Option<usize>> = vec![None; problem.jobs.len()];
-    for (vi, veh) in problem.vehicles.iter().enumerate() {
-        if let Some(u) = &veh.under_way {
-            for id in &u.completed {
-                completed_by[job_idx[id.as_str()]] = Some(vi);
-            }
-        }
-    }
-
-    let mut served_on: Vec<Option<(usize, usize)>> = vec![None; problem.jobs.len()];
-    let mut route_of_vehicle: Vec<Option<usize>> = vec![None; problem.vehicles.len()];
-    let mut totals = CheckedTotals {
-        vehicles: 0,
-        distance: 0.0,
-        duration: 0.0,
-        cost: 0.0,
-        served: 0,
-        unassigned: Vec::new(),
+    let found = match inspect(problem, routes) {
+        Ok(i) => i,
+        Err(v) => return Err(vec![v]),
     };
+    if found.violations.is_empty() {
+        Ok(found.totals)
+    } else {
+        Err(found.violations.into_iter().map(|f| f.violation).collect())
+    }
+}
 
-    for (ri, r) in routes.iter().enumerate() {
-        let Some(&vi) = veh_idx.get(r.vehicle.as_str()) else {
-            viol(
-                ViolationKind::UnknownVehicle,
-                format!("route {ri}: unknown vehicle '{}'", r.vehicle),
-            );
-            continue;
-        };
-        if route_of_vehicle[vi].is_some() {
-            viol(
-                ViolationKind::DuplicateVehicle,
-                format!("route {ri}: vehicle '{}' has two routes", r.vehicle),
-            );
-            continue;
+/// A violation with where it happened: the route (index into the input) and job.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Found {
+    pub violation: Violation,
+    pub route: Option<usize>,
+    pub job: Option<String>,
+}
+
+/// The checker's full reading of some routes: schedules, totals, violations.
+pub(crate) struct Inspection {
+    pub violations: Vec<Found>,
+    pub totals: CheckedTotals,
+    /// One per input route: its schedule, or `None` when the route has no
+    /// known jobs or an unknown/duplicate vehicle.
+    pub schedules: Vec<Option<Route>>,
+}
+
+/// What every route's simulation needs from the problem, computed once.
+pub(crate) struct Context<'a> {
+    problem: &'a Problem,
+    pub job_idx: BTreeMap<&'a str, usize>,
+    pub veh_idx: BTreeMap<&'a str, usize>,
+    /// partner[j] = the other job of j's pair.
+    partner: Vec<Option<usize>>,
+    /// completed_by[j] = vehicle that already served j.
+    completed_by: Vec<Option<usize>>,
+}
+
+impl<'a> Context<'a> {
+    /// `problem` must be valid.
+    pub fn new(problem: &'a Problem) -> Self {
+        let job_idx: BTreeMap<&str, usize> = problem
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.id.as_str(), i))
+            .collect();
+        let veh_idx: BTreeMap<&str, usize> = problem
+            .vehicles
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (x.id.as_str(), i))
+            .collect();
+        let mut partner: Vec<Option<usize>> = vec![None; problem.jobs.len()];
+        for p in &problem.pairs {
+            let (a, b) = (job_idx[p.pickup.as_str()], job_idx[p.delivery.as_str()]);
+            partner[a] = Some(b);
+            partner[b] = Some(a);
         }
-        route_of_vehicle[vi] = Some(ri);
-        let veh = &problem.vehicles[vi];
-        let mut jobs = Vec::with_capacity(r.jobs.len());
-        for id in &r.jobs {
-            match job_idx.get(id.as_str()) {
-                None => viol(
-                    ViolationKind::UnknownJob,
-                    format!("route {ri}: unknown job '{id}'"),
-                ),
-                Some(&j) => {
-                    if completed_by[j].is_some() {
-                        viol(
-                            ViolationKind::CompletedJobPlanned,
-                            format!("route {ri}: job '{id}' is already completed"),
-                        );
-                    }
-                    if let Some((r0, _)) = served_on[j] {
-                        viol(
-                            ViolationKind::DuplicateJob,
-                            format!("job '{id}' is served twice (routes {r0} and {ri})"),
-                        );
-                    } else {
-                        served_on[j] = Some((ri, jobs.len()));
-                    }
-                    jobs.push(j);
+        let mut completed_by: Vec<Option<usize>> = vec![None; problem.jobs.len()];
+        for (vi, veh) in problem.vehicles.iter().enumerate() {
+            if let Some(u) = &veh.under_way {
+                for id in &u.completed {
+                    completed_by[job_idx[id.as_str()]] = Some(vi);
                 }
             }
         }
-        if jobs.is_empty() {
-            if r.break_after.is_some() {
-                viol(
-                    ViolationKind::Break,
-                    format!("route {ri}: an unused vehicle takes no break"),
-                );
-            }
-            continue;
+        Self {
+            problem,
+            job_idx,
+            veh_idx,
+            partner,
+            completed_by,
         }
+    }
+
+    /// Simulates vehicle `vi` serving `jobs` (problem indices, at least one) with
+    /// the break after `break_after` stops, reporting each broken rule of this
+    /// route alone (not pairs across routes, duplicates or locks) to `viol` with
+    /// the job it concerns.
+    pub fn simulate(
+        &self,
+        ri: usize,
+        vi: usize,
+        jobs: &[usize],
+        break_after: Option<usize>,
+        viol: &mut dyn FnMut(ViolationKind, Option<usize>, String),
+    ) -> Route {
+        let problem = self.problem;
+        let (partner, completed_by) = (&self.partner, &self.completed_by);
+        let dims = problem.dimensions();
+        let demand = |j: usize, k: usize| problem.jobs[j].demand.get(k).copied().unwrap_or(0);
+        let veh = &problem.vehicles[vi];
         let tag = format!("route {ri} (vehicle '{}')", veh.id);
 
         // Skills.
-        for &j in &jobs {
+        for &j in jobs {
             for s in &problem.jobs[j].skills {
                 if !veh.skills.contains(s) {
                     viol(
                         ViolationKind::Skills,
+                        Some(j),
                         format!("{tag}: job '{}' needs skill '{s}'", problem.jobs[j].id),
                     );
                 }
@@ -178,6 +173,7 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
         {
             viol(
                 ViolationKind::MaxStops,
+                None,
                 format!("{tag}: {} stops, max_stops is {m}", jobs.len()),
             );
         }
@@ -189,24 +185,27 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
                 && partner[j].is_none_or(|p| completed_by[p].is_some())
         };
         let mut load = vec![0i64; dims];
-        for &j in &jobs {
+        for &j in jobs {
             if on_board_from_start(j) {
                 for (k, l) in load.iter_mut().enumerate() {
                     *l += demand(j, k);
                 }
             }
         }
+        let start_load = load.clone();
         let over = |load: &[i64]| (0..dims).any(|k| load[k] > veh.capacity[k]);
         if over(&load) {
             viol(
                 ViolationKind::Capacity,
+                None,
                 format!(
                     "{tag}: start load {load:?} exceeds capacity {:?}",
                     veh.capacity
                 ),
             );
         }
-        for &j in &jobs {
+        let mut loads = Vec::with_capacity(jobs.len());
+        for &j in jobs {
             let sign = if problem.jobs[j].kind == JobKind::Pickup {
                 1
             } else {
@@ -218,12 +217,14 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
             if over(&load) {
                 viol(
                     ViolationKind::Capacity,
+                    Some(j),
                     format!(
                         "{tag}: load {load:?} after job '{}' exceeds capacity {:?}",
                         problem.jobs[j].id, veh.capacity
                     ),
                 );
             }
+            loads.push(load.clone());
         }
 
         // Schedule.
@@ -238,40 +239,58 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
         // delaying the first service (so it never waits there).
         let mut departure = start_time;
         let brk = veh.break_;
-        match (brk, r.break_after) {
+        match (brk, break_after) {
             (Some(_), None) => viol(
                 ViolationKind::Break,
+                None,
                 format!("{tag}: the break is not planned"),
             ),
-            (None, Some(_)) => viol(ViolationKind::Break, format!("{tag}: vehicle has no break")),
+            (None, Some(_)) => viol(
+                ViolationKind::Break,
+                None,
+                format!("{tag}: vehicle has no break"),
+            ),
             (Some(_), Some(b)) if b > jobs.len() => viol(
                 ViolationKind::Break,
+                None,
                 format!("{tag}: break_after {b} exceeds the {} stops", jobs.len()),
             ),
             _ => {}
         }
-        let take_break = |t: &mut f64, viol: &mut dyn FnMut(ViolationKind, String)| {
-            if let Some(b) = brk {
-                let s = t.max(b.window.start);
-                if s > b.window.end + EPS {
-                    viol(
-                        ViolationKind::Break,
-                        format!(
-                            "{tag}: break starts at {s}, after its window end {}",
-                            b.window.end
-                        ),
-                    );
+        let mut taken: Option<BreakTimes> = None;
+        let mut take_break =
+            |t: &mut f64,
+             after: usize,
+             viol: &mut dyn FnMut(ViolationKind, Option<usize>, String)| {
+                if let Some(b) = brk {
+                    let s = t.max(b.window.start);
+                    if s > b.window.end + EPS {
+                        viol(
+                            ViolationKind::Break,
+                            None,
+                            format!(
+                                "{tag}: break starts at {s}, after its window end {}",
+                                b.window.end
+                            ),
+                        );
+                    }
+                    *t = s + b.duration;
+                    taken = Some(BreakTimes {
+                        after_stops: after,
+                        start: s,
+                        end: *t,
+                    });
                 }
-                *t = s + b.duration;
-            }
-        };
-        if r.break_after == Some(0) {
-            take_break(&mut t, &mut viol);
+            };
+        if break_after == Some(0) {
+            take_break(&mut t, 0, viol);
         }
+        let mut stops = Vec::with_capacity(jobs.len());
         for (k, &j) in jobs.iter().enumerate() {
             let job = &problem.jobs[j];
             dist += problem.travel.distance(pos, job.location);
-            let arrival = t + problem.travel.duration(pos, job.location) / veh.speed_factor;
+            let travel = problem.travel.duration(pos, job.location) / veh.speed_factor;
+            let mut arrival = t + travel;
             pos = job.location;
             let begin = if job.time_windows.is_empty() {
                 Some(arrival)
@@ -284,6 +303,7 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
             let begin = begin.unwrap_or_else(|| {
                 viol(
                     ViolationKind::TimeWindow,
+                    Some(j),
                     format!(
                         "{tag}: job '{}' reached at {arrival}, after its last window",
                         job.id
@@ -291,13 +311,23 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
                 );
                 arrival
             });
-            if k == 0 && r.break_after != Some(0) {
+            if k == 0 && break_after != Some(0) {
                 let travel = problem.travel.duration(start_pos, job.location) / veh.speed_factor;
                 departure = start_time.max(begin - travel);
+                arrival = (departure + travel).min(begin);
             }
             t = begin + job.service;
-            if r.break_after == Some(k + 1) {
-                take_break(&mut t, &mut viol);
+            stops.push(Stop {
+                job: job.id.clone(),
+                location: job.location,
+                arrival,
+                waiting: begin - arrival,
+                service_start: begin,
+                departure: t,
+                load: loads[k].clone(),
+            });
+            if break_after == Some(k + 1) {
+                take_break(&mut t, k + 1, viol);
             }
         }
         if let Some(end) = veh.end {
@@ -309,6 +339,7 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
         {
             viol(
                 ViolationKind::Shift,
+                None,
                 format!("{tag}: finishes at {t}, after shift end {}", s.end),
             );
         }
@@ -318,6 +349,7 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
         {
             viol(
                 ViolationKind::MaxDuration,
+                None,
                 format!("{tag}: duration {duration} exceeds {m}"),
             );
         }
@@ -326,14 +358,130 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
         {
             viol(
                 ViolationKind::MaxDistance,
+                None,
                 format!("{tag}: distance {dist} exceeds {m}"),
             );
         }
+        Route {
+            vehicle: veh.id.clone(),
+            start_location: start_pos,
+            departure,
+            start_load,
+            stops,
+            break_: taken,
+            end_location: veh.end,
+            end_time: t,
+            distance: dist,
+            duration,
+            cost: veh.fixed_cost + veh.cost_per_distance * dist + veh.cost_per_time * duration,
+        }
+    }
+}
+
+/// Reads routes against every hard constraint of the problem. `Err` only for
+/// an invalid problem.
+pub(crate) fn inspect(problem: &Problem, routes: &[RouteJobs]) -> Result<Inspection, Violation> {
+    if let Err(e) = problem.validate() {
+        return Err(Violation {
+            kind: ViolationKind::InvalidProblem,
+            message: e.to_string(),
+        });
+    }
+    let ctx = Context::new(problem);
+    let mut v: Vec<Found> = Vec::new();
+    let mut viol = |kind, route: Option<usize>, job: Option<usize>, message: String| {
+        v.push(Found {
+            violation: Violation { kind, message },
+            route,
+            job: job.map(|j| problem.jobs[j].id.clone()),
+        })
+    };
+    let (job_idx, veh_idx, completed_by) = (&ctx.job_idx, &ctx.veh_idx, &ctx.completed_by);
+
+    let mut served_on: Vec<Option<(usize, usize)>> = vec![None; problem.jobs.len()];
+    let mut route_of_vehicle: Vec<Option<usize>> = vec![None; problem.vehicles.len()];
+    let mut schedules: Vec<Option<Route>> = vec![None; routes.len()];
+    let mut totals = CheckedTotals {
+        vehicles: 0,
+        distance: 0.0,
+        duration: 0.0,
+        cost: 0.0,
+        served: 0,
+        unassigned: Vec::new(),
+    };
+
+    for (ri, r) in routes.iter().enumerate() {
+        let Some(&vi) = veh_idx.get(r.vehicle.as_str()) else {
+            viol(
+                ViolationKind::UnknownVehicle,
+                Some(ri),
+                None,
+                format!("route {ri}: unknown vehicle '{}'", r.vehicle),
+            );
+            continue;
+        };
+        if route_of_vehicle[vi].is_some() {
+            viol(
+                ViolationKind::DuplicateVehicle,
+                Some(ri),
+                None,
+                format!("route {ri}: vehicle '{}' has two routes", r.vehicle),
+            );
+            continue;
+        }
+        route_of_vehicle[vi] = Some(ri);
+        let mut jobs = Vec::with_capacity(r.jobs.len());
+        for id in &r.jobs {
+            match job_idx.get(id.as_str()) {
+                None => viol(
+                    ViolationKind::UnknownJob,
+                    Some(ri),
+                    None,
+                    format!("route {ri}: unknown job '{id}'"),
+                ),
+                Some(&j) => {
+                    if completed_by[j].is_some() {
+                        viol(
+                            ViolationKind::CompletedJobPlanned,
+                            Some(ri),
+                            Some(j),
+                            format!("route {ri}: job '{id}' is already completed"),
+                        );
+                    }
+                    if let Some((r0, _)) = served_on[j] {
+                        viol(
+                            ViolationKind::DuplicateJob,
+                            Some(ri),
+                            Some(j),
+                            format!("job '{id}' is served twice (routes {r0} and {ri})"),
+                        );
+                    } else {
+                        served_on[j] = Some((ri, jobs.len()));
+                    }
+                    jobs.push(j);
+                }
+            }
+        }
+        if jobs.is_empty() {
+            if r.break_after.is_some() {
+                viol(
+                    ViolationKind::Break,
+                    Some(ri),
+                    None,
+                    format!("route {ri}: an unused vehicle takes no break"),
+                );
+            }
+            continue;
+        }
+        let route = ctx.simulate(ri, vi, &jobs, r.break_after, &mut |kind, job, message| {
+            viol(kind, Some(ri), job, message)
+        });
         totals.vehicles += 1;
-        totals.distance += dist;
-        totals.duration += duration;
-        totals.cost += veh.fixed_cost + veh.cost_per_distance * dist + veh.cost_per_time * duration;
+        totals.distance += route.distance;
+        totals.duration += route.duration;
+        totals.cost += route.cost;
         totals.served += jobs.len();
+        schedules[ri] = Some(route);
     }
 
     // Pairs: same route, pickup first; a delivery whose pickup is done stays on that vehicle.
@@ -345,6 +493,8 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
             {
                 viol(
                     ViolationKind::Pair,
+                    Some(rb),
+                    Some(b),
                     format!(
                         "delivery '{}' must stay on vehicle '{}' that picked it up",
                         p.delivery, problem.vehicles[vc].id
@@ -358,6 +508,8 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
                 if ra != rb {
                     viol(
                         ViolationKind::Pair,
+                        Some(rb),
+                        Some(b),
                         format!(
                             "pickup '{}' and delivery '{}' are on different routes",
                             p.pickup, p.delivery
@@ -366,6 +518,8 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
                 } else if ia > ib {
                     viol(
                         ViolationKind::Pair,
+                        Some(rb),
+                        Some(b),
                         format!(
                             "delivery '{}' comes before pickup '{}'",
                             p.delivery, p.pickup
@@ -374,8 +528,10 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
                 }
             }
             (None, None) => {}
-            _ => viol(
+            (Some((r, _)), None) | (None, Some((r, _))) => viol(
                 ViolationKind::Pair,
+                Some(r),
+                Some(if served_on[a].is_some() { a } else { b }),
                 format!(
                     "only one of pickup '{}' and delivery '{}' is served",
                     p.pickup, p.delivery
@@ -399,6 +555,10 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
         if !ok {
             viol(
                 ViolationKind::Lock,
+                route_of_vehicle[vi],
+                l.jobs
+                    .first()
+                    .and_then(|id| job_idx.get(id.as_str()).copied()),
                 format!(
                     "locks[{li}]: vehicle '{}' does not serve {:?} as locked",
                     l.vehicle, l.jobs
@@ -412,5 +572,9 @@ pub fn check(problem: &Problem, routes: &[RouteJobs]) -> Result<CheckedTotals, V
             totals.unassigned.push(job.id.clone());
         }
     }
-    if v.is_empty() { Ok(totals) } else { Err(v) }
+    Ok(Inspection {
+        violations: v,
+        totals,
+        schedules,
+    })
 }

@@ -16,6 +16,8 @@
 //!   with a [`UnassignedReason`] and a hint, iteration count.
 //! * [`checker::check`]`(&Problem, &[RouteJobs]) -> Result<CheckedTotals, Vec<Violation>>`:
 //!   an independent feasibility checker.
+//! * [`evaluate()`]`(&Problem, &[RouteJobs]) -> Evaluation`: the schedule of given job
+//!   sequences (a hand-edited plan) with every broken rule located on its vehicle and job.
 //!
 //! ```
 //! use doorstep_optimizer::*;
@@ -29,6 +31,7 @@
 
 pub mod checker;
 pub mod clock;
+pub mod evaluate;
 mod math;
 pub mod model;
 pub mod rng;
@@ -37,6 +40,7 @@ mod solver;
 
 pub use checker::{CheckedTotals, Violation, ViolationKind, check};
 pub use clock::{Clock, FnClock, NoClock, StepClock};
+pub use evaluate::{Evaluation, LocatedViolation, evaluate};
 pub use model::*;
 pub use solver::{
     Control, DEFAULT_ITERATIONS, Objective, Progress, SolveError, SolverConfig, solve,

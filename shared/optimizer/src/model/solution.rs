@@ -75,6 +75,8 @@ pub enum UnassignedReason {
     MaxStops,
     /// Fits alone in an empty vehicle, but no vehicle was left or it did not fit with the other jobs.
     NoRoomInFleet,
+    /// Left out by hand (an edited plan, see [`crate::evaluate()`]); never given by the solver.
+    Manual,
 }
 
 /// An unassigned job with a machine-readable reason and a human hint.
