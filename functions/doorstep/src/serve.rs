@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use doorstep_core::SystemClock;
 use doorstep_core::crypto::random_bytes;
 use doorstep_core::usecases::demo::{self, DEMO_DISPATCHER_EMAIL, DemoOutcome};
+use doorstep_domain::demo::{DEMO_DRIVER_COUNT, DEMO_ORDER_COUNT, DemoSize};
 use doorstep_http::{AppState, ClientSettings, api_router};
 use doorstep_store_sqlite::SqliteStore;
 use tracing_subscriber::EnvFilter;
@@ -26,6 +27,17 @@ pub struct ServeArgs {
     /// Load the Lyon demo business when the store holds no organisation yet.
     #[arg(long)]
     demo: bool,
+    /// With --demo: load only the first N of the demo's 84 orders (0: the
+    /// depot, fleet and dispatcher with no orders, for a day you import yourself).
+    #[arg(long, requires = "demo", value_name = "N", value_parser = clap::value_parser!(u64).range(0..=DEMO_ORDER_COUNT as u64))]
+    demo_orders: Option<u64>,
+    /// With --demo: only the first N of the demo's 4 drivers and their vehicles.
+    #[arg(long, requires = "demo", value_name = "N", value_parser = clap::value_parser!(u64).range(1..=DEMO_DRIVER_COUNT as u64))]
+    demo_drivers: Option<u64>,
+    /// With --demo: the organisation's time zone: Europe/Paris (default), UTC,
+    /// or a fixed Etc/GMT±N zone (puts the demo's working day at any hour).
+    #[arg(long, requires = "demo", value_name = "ZONE", value_parser = demo::DemoZone::parse)]
+    demo_timezone: Option<demo::DemoZone>,
     /// Map tile URL template ({z}/{x}/{y}); defaults to OpenStreetMap.
     #[arg(long, env = "DOORSTEP_TILE_URL")]
     tile_url: Option<String>,
@@ -83,7 +95,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let mut demo_login = None;
     if args.demo {
-        match demo::load_if_empty(state.store.as_ref(), state.clock.as_ref()).await.context("cannot load the demo business")? {
+        let options = demo::DemoOptions {
+            size: DemoSize {
+                orders: args.demo_orders.map(|n| n as usize),
+                drivers: args.demo_drivers.map(|n| n as usize),
+            },
+            zone: args.demo_timezone.clone(),
+        };
+        match demo::load_if_empty_with(state.store.as_ref(), state.clock.as_ref(), &options).await.context("cannot load the demo business")? {
             DemoOutcome::Loaded { org, orders } => {
                 tracing::info!(%org, orders, "loaded the Lyon demo business");
             }

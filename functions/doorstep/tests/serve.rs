@@ -190,3 +190,74 @@ fn demo_dispatcher_signs_in_with_the_printed_password_and_tokens_survive_restart
     let anonymous = send(&again, "GET", "/api/orders", &[], "");
     assert_eq!(anonymous.status, 401);
 }
+
+fn login(server: &Server, password: &str) -> String {
+    let body = format!("{{\"email\": \"dispatcher@colis-express.example\", \"password\": \"{password}\"}}");
+    let login = send(server, "POST", "/api/auth/login", &[], &body);
+    assert_eq!(login.status, 200, "{}", login.body);
+    login.body.split("\"access_token\":\"").nth(1).and_then(|r| r.split('"').next()).expect("token").to_string()
+}
+
+#[test]
+fn demo_flags_load_the_chosen_drivers_and_orders_in_the_chosen_zone() {
+    let data = tempfile::tempdir().expect("data dir");
+    let web = tempfile::tempdir().expect("web dir");
+    let password = "serve-test-demo-password";
+    let server = start(
+        data.path(),
+        web.path(),
+        &["--demo", "--demo-password", password, "--demo-orders", "0", "--demo-drivers", "2", "--demo-timezone", "Etc/GMT-3"],
+    );
+    let token = login(&server, password);
+    let auth = format!("Authorization: Bearer {token}");
+    let get = |path: &str| {
+        let reply = send(&server, "GET", path, &[&auth], "");
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        reply.body
+    };
+    let orders = get("/api/orders?limit=200");
+    assert!(orders.contains("\"items\":[]"), "no orders: {orders}");
+    let drivers = get("/api/drivers");
+    assert_eq!(drivers.matches("\"id\":\"drv-").count(), 2, "{drivers}");
+    assert!(drivers.contains("drv-camille") && drivers.contains("drv-karim"), "the first two drivers: {drivers}");
+    let vehicles = get("/api/vehicles");
+    assert_eq!(vehicles.matches("\"id\":\"veh-").count(), 2, "{vehicles}");
+    assert!(get("/api/organisation").contains("\"timezone\":\"Etc/GMT-3\""));
+    assert!(get("/api/depots").contains("dep-gerland"));
+    drop(server);
+
+    // Three orders and the whole fleet; the zone stays Lyon's.
+    let data = tempfile::tempdir().expect("data dir");
+    let server = start(data.path(), web.path(), &["--demo", "--demo-password", password, "--demo-orders", "3"]);
+    let token = login(&server, password);
+    let orders = send(&server, "GET", "/api/orders?limit=200", &[&format!("Authorization: Bearer {token}")], "").body;
+    assert_eq!(orders.matches("\"id\":\"ord-").count(), 3, "{orders}");
+    let drivers = send(&server, "GET", "/api/drivers", &[&format!("Authorization: Bearer {token}")], "").body;
+    assert_eq!(drivers.matches("\"id\":\"drv-").count(), 4, "{drivers}");
+}
+
+#[test]
+fn bad_demo_flags_are_refused_before_anything_is_written() {
+    let web = tempfile::tempdir().expect("web dir");
+    for (flags, named) in [
+        (&["--demo", "--demo-timezone", "Europe/Berlin"][..], "'--demo-timezone <ZONE>': unsupported demo time zone \"Europe/Berlin\""),
+        (&["--demo", "--demo-drivers", "5"][..], "'--demo-drivers <N>'"),
+        (&["--demo", "--demo-orders", "85"][..], "'--demo-orders <N>'"),
+        (&["--demo-orders", "3"][..], "required arguments were not provided:\n  --demo\n"),
+    ] {
+        let data = tempfile::tempdir().expect("data dir");
+        let store = data.path().join("store");
+        let output = Command::new(env!("CARGO_BIN_EXE_doorstep"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+            .arg(&store)
+            .arg("--web")
+            .arg(web.path())
+            .args(flags)
+            .output()
+            .expect("run doorstep serve");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{flags:?} was accepted");
+        assert!(stderr.contains(named), "{flags:?}: {stderr}");
+        assert!(!store.exists(), "{flags:?} created the data directory");
+    }
+}

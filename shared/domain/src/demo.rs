@@ -525,6 +525,7 @@ pub fn demo_business(date: Date, utc_offset: UtcOffset) -> DemoBusiness {
             updated_at: created_at,
             customer_note: None,
             rating: None,
+            dispatch_hold: None,
         });
     }
 
@@ -535,6 +536,35 @@ pub fn demo_business(date: Date, utc_offset: UtcOffset) -> DemoBusiness {
         vehicles,
         orders,
     }
+}
+
+/// Orders in the full demo day.
+pub const DEMO_ORDER_COUNT: usize = 84;
+/// Drivers (each with their own vehicle) in the full demo fleet.
+pub const DEMO_DRIVER_COUNT: usize = 4;
+
+/// How much of the demo to load. Tests that drive a day by hand want the
+/// fleet and the dispatcher with a handful of orders of their own (or none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DemoSize {
+    /// The first `n` demo orders; `None`: all of them.
+    pub orders: Option<usize>,
+    /// The first `n` drivers and their vehicles; `None`: all of them.
+    pub drivers: Option<usize>,
+}
+
+/// [`demo_business`] cut down to `size`: the same ids and data, fewer of them.
+pub fn demo_business_sized(date: Date, utc_offset: UtcOffset, size: DemoSize) -> DemoBusiness {
+    let mut demo = demo_business(date, utc_offset);
+    if let Some(n) = size.orders {
+        demo.orders.truncate(n);
+    }
+    if let Some(n) = size.drivers {
+        // Driver i drives vehicle i, so cutting both keeps every pair whole.
+        demo.drivers.truncate(n);
+        demo.vehicles.truncate(n);
+    }
+    demo
 }
 
 #[cfg(test)]
@@ -572,5 +602,52 @@ mod tests {
                 addr.postcode
             );
         }
+    }
+
+    #[test]
+    fn a_sized_demo_keeps_the_first_orders_and_whole_driver_vehicle_pairs() {
+        let date = Date::from_calendar_date(2026, time::Month::March, 2).expect("date");
+        let full = demo_business(date, UtcOffset::UTC);
+        assert_eq!(
+            (full.orders.len(), full.drivers.len(), full.vehicles.len()),
+            (DEMO_ORDER_COUNT, DEMO_DRIVER_COUNT, DEMO_DRIVER_COUNT)
+        );
+        let small = demo_business_sized(
+            date,
+            UtcOffset::UTC,
+            DemoSize {
+                orders: Some(0),
+                drivers: Some(2),
+            },
+        );
+        assert!(small.orders.is_empty());
+        assert_eq!(small.drivers, full.drivers[..2]);
+        assert_eq!(small.vehicles, full.vehicles[..2]);
+        for driver in &small.drivers {
+            assert!(
+                small
+                    .vehicles
+                    .iter()
+                    .any(|v| Some(&v.id) == driver.vehicle_id.as_ref()),
+                "{} keeps its vehicle",
+                driver.id
+            );
+        }
+        assert_eq!(small.organisation, full.organisation);
+        assert_eq!(small.depots, full.depots);
+        let three = demo_business_sized(
+            date,
+            UtcOffset::UTC,
+            DemoSize {
+                orders: Some(3),
+                drivers: None,
+            },
+        );
+        assert_eq!(three.orders, full.orders[..3]);
+        assert_eq!(three.drivers.len(), DEMO_DRIVER_COUNT);
+        assert_eq!(
+            demo_business_sized(date, UtcOffset::UTC, DemoSize::default()),
+            full
+        );
     }
 }

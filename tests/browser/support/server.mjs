@@ -25,6 +25,9 @@ export async function startDoorstep({ demo = false, extraArgs = [] } = {}) {
   });
   return {
     baseUrl,
+    /// The server's data directory (the SQLite store, blobs and the
+    /// notification log sink, `notifications.jsonl`).
+    dataDir: data,
     async stop() {
       child.kill("SIGTERM");
       await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", resolve)));
