@@ -38,23 +38,8 @@ pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
     let _ = std::fs::remove_dir_all(pkg.join("snippets"));
     std::fs::create_dir_all(&pkg)?;
 
-    run(cargo(root).args([
-        "build",
-        "--package",
-        "doorstep-app",
-        "--lib",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--profile",
-        "web",
-    ]))?;
-    let wasm = root.join("target/wasm32-unknown-unknown/web/doorstep_app.wasm");
-    run(Command::new(tools::wasm_bindgen_bin())
-        .args(["--target", "web", "--no-typescript", "--out-dir"])
-        .arg(&pkg)
-        .arg(&wasm))?;
-    let bindgen_wasm = pkg.join("doorstep_app_bg.wasm");
-    wasm_opt(root, "-Oz", &[], &bindgen_wasm)?;
+    let wasm = cargo_build_wasm(root, "doorstep-app", "web")?;
+    let bindgen_wasm = bind_and_optimise(root, &wasm, &pkg, "-Oz", &[])?;
     let track_wasm = build_track(root, &out)?;
     let solver_wasm = build_solver(root, &out.join("solver"))?;
     let threaded_wasm = crate::web_threads::build(root, &out.join("solver-mt"))?;
@@ -110,22 +95,7 @@ pub fn build_track_only(root: &Path) -> anyhow::Result<PathBuf> {
 fn build_track(root: &Path, out: &Path) -> anyhow::Result<PathBuf> {
     let dir = out.join("track");
     std::fs::create_dir_all(&dir)?;
-    run(cargo(root).args([
-        "build",
-        "--package",
-        "doorstep-track",
-        "--lib",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--profile",
-        "web",
-    ]))?;
-    let wasm = root.join("target/wasm32-unknown-unknown/web/doorstep_track.wasm");
-    run(Command::new(tools::wasm_bindgen_bin())
-        .args(["--target", "web", "--no-typescript", "--out-dir"])
-        .arg(&dir)
-        .arg(&wasm))?;
-    let bindgen_wasm = dir.join("doorstep_track_bg.wasm");
+    let wasm = cargo_build_wasm(root, "doorstep-track", "web")?;
     // The domain crate depends on the optimizer (planning); the linker must
     // have dropped all of it. cargo's output still names every function.
     let bytes = std::fs::read(&wasm).with_context(|| format!("read {}", wasm.display()))?;
@@ -135,7 +105,7 @@ fn build_track(root: &Path, out: &Path) -> anyhow::Result<PathBuf> {
     if contains(&bytes, b"doorstep_optimizer") {
         anyhow::bail!("the tracking page's wasm contains optimizer code (doorstep_optimizer symbols): it must stay small");
     }
-    wasm_opt(root, "-Oz", &[], &bindgen_wasm)?;
+    let bindgen_wasm = bind_and_optimise(root, &wasm, &dir, "-Oz", &[])?;
     std::fs::copy(root.join("frontend/track/track.html"), out.join("track.html")).context("copy track.html")?;
     Ok(bindgen_wasm)
 }
@@ -220,7 +190,7 @@ fn write_service_worker(template: &Path, out: &Path) -> anyhow::Result<String> {
 }
 
 /// `extra`: features beyond [`WASM_FEATURES`] (e.g. `--enable-threads`).
-pub fn wasm_opt(root: &Path, level: &str, extra: &[&str], wasm: &Path) -> anyhow::Result<()> {
+fn wasm_opt(root: &Path, level: &str, extra: &[&str], wasm: &Path) -> anyhow::Result<()> {
     run(Command::new(root.join("frontend/node_modules/.bin/wasm-opt"))
         .arg(level)
         .args(WASM_FEATURES)
@@ -234,22 +204,27 @@ pub fn wasm_opt(root: &Path, level: &str, extra: &[&str], wasm: &Path) -> anyhow
 /// than size (`release`, `-O3`): it runs for seconds, and it loads off the UI thread.
 fn build_solver(root: &Path, out: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(out)?;
-    run(cargo(root).args([
-        "build",
-        "--package",
-        "doorstep-solver-wasm",
-        "--lib",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--release",
-    ]))?;
-    let wasm = root.join("target/wasm32-unknown-unknown/release/doorstep_solver_wasm.wasm");
+    let wasm = cargo_build_wasm(root, "doorstep-solver-wasm", "release")?;
+    bind_and_optimise(root, &wasm, out, "-O3", &[])
+}
+
+/// `cargo build` of a wasm32 library with the workspace's stable toolchain;
+/// returns the module cargo wrote.
+fn cargo_build_wasm(root: &Path, package: &str, profile: &str) -> anyhow::Result<PathBuf> {
+    run(cargo(root).args(["build", "--package", package, "--lib", "--target", "wasm32-unknown-unknown", "--profile", profile]))?;
+    Ok(root.join(format!("target/wasm32-unknown-unknown/{profile}/{}.wasm", package.replace('-', "_"))))
+}
+
+/// wasm-bindgen (`--target web`) into `out`, then wasm-opt at `level` in place:
+/// the steps every bundle shares. Returns the optimised module.
+pub fn bind_and_optimise(root: &Path, wasm: &Path, out: &Path, level: &str, extra: &[&str]) -> anyhow::Result<PathBuf> {
     run(Command::new(tools::wasm_bindgen_bin())
         .args(["--target", "web", "--no-typescript", "--out-dir"])
         .arg(out)
-        .arg(&wasm))?;
-    let bindgen_wasm = out.join("doorstep_solver_wasm_bg.wasm");
-    wasm_opt(root, "-O3", &[], &bindgen_wasm)?;
+        .arg(wasm))?;
+    let stem = wasm.file_stem().and_then(|s| s.to_str()).context("wasm module without a file name")?;
+    let bindgen_wasm = out.join(format!("{stem}_bg.wasm"));
+    wasm_opt(root, level, extra, &bindgen_wasm)?;
     Ok(bindgen_wasm)
 }
 

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::process::{output, run};
-use crate::tools;
 
 /// From TOOLCHAIN.md: since nightly-2025-10-03 `+atomics` alone no longer
 /// gives shared memory; the link arguments are needed too.
@@ -58,11 +57,5 @@ pub fn build(root: &Path, out: &Path) -> anyhow::Result<Option<PathBuf>> {
             "target/wasm-mt",
         ]))?;
     let wasm = root.join("target/wasm-mt/wasm32-unknown-unknown/release/doorstep_solver_wasm.wasm");
-    run(Command::new(tools::wasm_bindgen_bin())
-        .args(["--target", "web", "--no-typescript", "--out-dir"])
-        .arg(out)
-        .arg(&wasm))?;
-    let bindgen_wasm = out.join("doorstep_solver_wasm_bg.wasm");
-    crate::web_build::wasm_opt(root, "-O3", &["--enable-threads"], &bindgen_wasm)?;
-    Ok(Some(bindgen_wasm))
+    crate::web_build::bind_and_optimise(root, &wasm, out, "-O3", &["--enable-threads"]).map(Some)
 }
