@@ -4,9 +4,14 @@
 // In:  {type: "solve", problem: "<Problem JSON>", config: "<SolverConfig JSON>", stop?: SharedArrayBuffer,
 //       engine?: "single" (force the single-thread build, for comparisons)}
 //      {type: "stop"}
+//      {type: "evaluate", id, problem: "<Problem JSON>", routes: "<[RouteJobs] JSON>"}
 // Out: {type: "progress", data: "<Progress JSON>"}
 //      {type: "done", data: "<Solution JSON>", ms, threads}
 //      {type: "error", message}
+//      {type: "evaluated", id, data: "<Evaluation JSON>"} or {type: "evaluate-error", id, message}
+//
+// "evaluate" (a dispatcher's edit: the schedule and broken rules of given job
+// sequences) always runs on the single-thread build: it takes milliseconds.
 //
 // When the config asks for several threads and the page is cross-origin
 // isolated, the threaded build (/solver-mt/, wasm-bindgen-rayon) runs them on
@@ -19,7 +24,17 @@
 // the solver then returns the best solution found so far.
 
 let engine = null;
+let single = null;
 let stopRequested = false;
+
+async function loadSingle() {
+  if (!single) {
+    const st = await import("/solver/doorstep_solver_wasm.js");
+    await st.default({ module_or_path: "/solver/doorstep_solver_wasm_bg.wasm" });
+    single = st;
+  }
+  return single;
+}
 
 async function load(threads, forceSingle) {
   if (engine) return engine;
@@ -34,8 +49,7 @@ async function load(threads, forceSingle) {
       console.warn("The threaded optimizer is unavailable; planning on one thread:", error);
     }
   }
-  const st = await import("/solver/doorstep_solver_wasm.js");
-  await st.default({ module_or_path: "/solver/doorstep_solver_wasm_bg.wasm" });
+  const st = await loadSingle();
   engine = { solve: st.solve, threads: 1 };
   return engine;
 }
@@ -44,6 +58,15 @@ self.onmessage = async (event) => {
   const message = event.data || {};
   if (message.type === "stop") {
     stopRequested = true;
+    return;
+  }
+  if (message.type === "evaluate") {
+    try {
+      const st = await loadSingle();
+      self.postMessage({ type: "evaluated", id: message.id, data: st.evaluate(message.problem, message.routes) });
+    } catch (error) {
+      self.postMessage({ type: "evaluate-error", id: message.id, message: String(error?.message ?? error) });
+    }
     return;
   }
   if (message.type !== "solve") return;

@@ -1,7 +1,7 @@
 use yew::prelude::*;
 use yew_router::prelude::*;
 
-use crate::pages::{DispatcherPage, DriverPage, LivePage, LoginPage, NotFoundPage, ReportsPage};
+use crate::pages::{DispatcherPage, DriverPage, LivePage, LoginPage, NotFoundPage, ReportsPage, SetupPage};
 
 /// Every URL the app answers. The server falls back to `index.html` for these;
 /// the customer tracking page (`/t/{token}`) is a separate bundle, `frontend/track`.
@@ -20,6 +20,9 @@ pub enum Route {
     /// Today's routes as they are driven.
     #[at("/live")]
     Live,
+    /// Depots, vehicles, drivers and the organisation's settings.
+    #[at("/setup")]
+    Setup,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -32,6 +35,7 @@ pub fn switch(route: Route) -> Html {
         Route::Driver => html! { <DriverPage /> },
         Route::Reports => html! { <ReportsPage /> },
         Route::Live => html! { <LivePage /> },
+        Route::Setup => html! { <SetupPage /> },
         Route::NotFound => html! { <NotFoundPage /> },
     }
 }

@@ -1,4 +1,5 @@
-//! Importing the day's orders from a spreadsheet: pick or drop a CSV, check
+//! Importing the day's orders from a spreadsheet: pick or drop a CSV or an
+//! XLSX file (its first sheet, read in the browser and sent as CSV), check
 //! which column fills which field, import all or nothing (or only the good
 //! rows), see every bad row with its line and column, and undo an import.
 
@@ -13,6 +14,7 @@ use time::{Date, UtcOffset};
 use web_sys::{DragEvent, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use super::xlsx_sheet::{self, BadCell, Sheet};
 use crate::services::api;
 
 /// Rows shown in the preview table.
@@ -27,6 +29,11 @@ pub struct CsvFile {
     pub preview: Vec<Vec<String>>,
     /// One key per chosen file: a double click or a retry never imports twice.
     pub idempotency_key: String,
+    /// An XLSX file's first sheet: converted to CSV when imported, with the
+    /// chosen mapping (service-time cells become durations).
+    pub sheet: Option<Rc<Sheet>>,
+    /// Cells of an XLSX file that cannot be imported (Excel errors).
+    pub bad_cells: Vec<BadCell>,
 }
 
 /// One refused row (or the file as a whole when `row` is `None`).
@@ -170,13 +177,54 @@ pub fn split_csv(text: &str, max_records: usize) -> Vec<Vec<String>> {
     records
 }
 
-fn read_file(file: web_sys::File, import: UseReducerHandle<Import>) {
+/// Whether the chosen file is a workbook rather than CSV text.
+pub fn is_xlsx(name: &str, mime: &str) -> bool {
+    name.to_lowercase().ends_with(".xlsx") || mime == XLSX_MIME
+}
+
+const XLSX_MIME: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn read_xlsx_file(file: web_sys::File, offset: UtcOffset, import: UseReducerHandle<Import>) {
     wasm_bindgen_futures::spawn_local(async move {
         let name = file.name();
-        if file.size() > f64::from(api::MAX_CSV_BYTES) {
-            import.dispatch(ImportAction::Unreadable(format!("{name} is larger than 5 MB; split it into several files.")));
-            return;
+        let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+            Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
+            Err(_) => {
+                import.dispatch(ImportAction::Unreadable(format!("{name} could not be read.")));
+                return;
+            }
+        };
+        match xlsx_sheet::read_xlsx(bytes) {
+            Ok(sheet) => {
+                let (rows, bad_cells) = sheet.text_rows(offset);
+                let preview = rows.into_iter().take(PREVIEW_ROWS).collect();
+                let headers = sheet.headers.clone();
+                import.dispatch(ImportAction::Loaded(CsvFile {
+                    name,
+                    text: Rc::new(String::new()),
+                    headers,
+                    preview,
+                    idempotency_key: new_key(),
+                    sheet: Some(Rc::new(sheet)),
+                    bad_cells,
+                }));
+            }
+            Err(e) => import.dispatch(ImportAction::Unreadable(format!("{name} could not be read: {e}. Save it as .xlsx or CSV (UTF-8)."))),
         }
+    });
+}
+
+fn read_file(file: web_sys::File, offset: UtcOffset, import: UseReducerHandle<Import>) {
+    let name = file.name();
+    if file.size() > f64::from(api::MAX_CSV_BYTES) {
+        import.dispatch(ImportAction::Unreadable(format!("{name} is larger than 5 MB; split it into several files.")));
+        return;
+    }
+    if is_xlsx(&name, &file.type_()) {
+        read_xlsx_file(file, offset, import);
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async move {
         match wasm_bindgen_futures::JsFuture::from(file.text()).await.ok().and_then(|t| t.as_string()) {
             Some(text) => {
                 let mut records = split_csv(&text, PREVIEW_ROWS + 1).into_iter();
@@ -185,7 +233,7 @@ fn read_file(file: web_sys::File, import: UseReducerHandle<Import>) {
                     return;
                 };
                 let preview = records.collect();
-                import.dispatch(ImportAction::Loaded(CsvFile { name, text: Rc::new(text), headers, preview, idempotency_key: new_key() }));
+                import.dispatch(ImportAction::Loaded(CsvFile { name, text: Rc::new(text), headers, preview, idempotency_key: new_key(), sheet: None, bad_cells: Vec::new() }));
             }
             None => import.dispatch(ImportAction::Unreadable(format!("{name} could not be read as text; save it as CSV (UTF-8)."))),
         }
@@ -209,23 +257,23 @@ pub fn import_orders(props: &ImportOrdersProps) -> Html {
     let dragging = use_state(|| false);
 
     let on_file = {
-        let import = import.clone();
+        let (import, offset) = (import.clone(), props.offset);
         Callback::from(move |e: Event| {
             let input: HtmlInputElement = e.target_unchecked_into();
             if let Some(file) = input.files().and_then(|f| f.get(0)) {
-                read_file(file, import.clone());
+                read_file(file, offset, import.clone());
             }
             // Choosing the same file again after fixing it must fire `change` again.
             input.set_value("");
         })
     };
     let on_drop = {
-        let (import, dragging) = (import.clone(), dragging.clone());
+        let (import, dragging, offset) = (import.clone(), dragging.clone(), props.offset);
         Callback::from(move |e: DragEvent| {
             e.prevent_default();
             dragging.set(false);
             if let Some(file) = e.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
-                read_file(file, import.clone());
+                read_file(file, offset, import.clone());
             }
         })
     };
@@ -253,8 +301,12 @@ pub fn import_orders(props: &ImportOrdersProps) -> Html {
                 .iter()
                 .filter_map(|(field, column)| column.map(|c| ((*field).to_owned(), file.headers[c].clone())))
                 .collect();
+            let csv = match &file.sheet {
+                Some(sheet) => sheet.to_csv(&import.columns, offset),
+                None => (*file.text).clone(),
+            };
             let request = CsvImportRequest {
-                csv: (*file.text).clone(),
+                csv,
                 mapping,
                 partial: import.partial,
                 country: None,
@@ -308,12 +360,12 @@ pub fn import_orders(props: &ImportOrdersProps) -> Html {
     html! {
         <section class="import-panel" data-testid="import-panel" aria-label="Import orders" onkeydown={on_keydown}>
             <div class="import-head">
-                <h3>{"Import orders from CSV"}</h3>
+                <h3>{"Import orders from CSV or Excel"}</h3>
                 <button type="button" class="link-button" onclick={on_close} aria-label="Close the import panel">{"Close"}</button>
             </div>
             <label class={classes!("dropzone", dragging.then_some("dragging"))} ondrop={on_drop} ondragover={on_drag_over} ondragleave={on_drag_leave}>
-                <span>{ import.file.as_ref().map_or_else(|| "Choose a CSV file or drop it here".to_owned(), |f| format!("{} — choose another file", f.name)) }</span>
-                <input type="file" accept=".csv,text/csv" data-testid="import-file" onchange={on_file} disabled={busy} />
+                <span>{ import.file.as_ref().map_or_else(|| "Choose a CSV or XLSX file or drop it here".to_owned(), |f| format!("{} — choose another file", f.name)) }</span>
+                <input type="file" accept={format!(".csv,text/csv,.xlsx,{XLSX_MIME}")} data-testid="import-file" onchange={on_file} disabled={busy} />
             </label>
             <p class="muted">{ format!("Times like 09:30 are read as {} in the organisation's time zone.", props.date) }</p>
             if let Some(file) = import.file.as_ref() {
@@ -322,11 +374,12 @@ pub fn import_orders(props: &ImportOrdersProps) -> Html {
                 if !missing.is_empty() {
                     <p class="error" data-testid="import-missing">{ format!("Choose a column for: {}.", missing.join(", ")) }</p>
                 }
+                { bad_cells(&file.bad_cells) }
                 <label class="checkbox">
                     <input type="checkbox" data-testid="import-partial" checked={import.partial} onchange={on_partial} />
                     {" Import the good rows and skip the bad ones (otherwise nothing is imported while any row is wrong)"}
                 </label>
-                <button type="button" class="primary" data-testid="import-submit" onclick={on_import} disabled={busy || !missing.is_empty()}>
+                <button type="button" class="primary" data-testid="import-submit" onclick={on_import} disabled={busy || !missing.is_empty() || !file.bad_cells.is_empty()}>
                     { if import.phase == Phase::Importing { "Importing…" } else { "Import" } }
                 </button>
             }
@@ -359,6 +412,26 @@ fn preview(file: &CsvFile) -> Html {
                 <caption>{ format!("First rows of {}", file.name) }</caption>
                 <thead><tr>{ for file.headers.iter().map(|h| html! { <th scope="col">{ h }</th> }) }</tr></thead>
                 <tbody>{ for file.preview.iter().map(|r| html! { <tr>{ for r.iter().map(|c| html! { <td>{ c }</td> }) }</tr> }) }</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// Excel error cells, before anything is sent: the file must be fixed first.
+fn bad_cells(cells: &[BadCell]) -> Html {
+    if cells.is_empty() {
+        return html! {};
+    }
+    html! {
+        <div class="error" role="alert" data-testid="import-bad-cells">
+            <p>{ format!("{} cell(s) of this sheet cannot be imported; fix them in the file and choose it again:", cells.len()) }</p>
+            <table>
+                <thead><tr><th scope="col">{"Row"}</th><th scope="col">{"Column"}</th><th scope="col">{"Problem"}</th></tr></thead>
+                <tbody>
+                    { for cells.iter().map(|c| html! {
+                        <tr data-row={c.row.to_string()}><td>{ c.row }</td><td>{ &c.column }</td><td>{ &c.message }</td></tr>
+                    }) }
+                </tbody>
             </table>
         </div>
     }

@@ -6,6 +6,7 @@ use leaflet::{
     CircleMarker, Icon, LatLng, LatLngBounds, Layer, Map, MapOptions, Marker, MarkerOptions, Polyline, PolylineOptions,
     TileLayer, TileLayerOptions, Tooltip, TooltipOptions,
 };
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast as _, JsValue};
 use web_sys::HtmlElement;
 use yew::prelude::*;
@@ -58,6 +59,9 @@ pub struct MapViewProps {
     pub routes: Vec<MapRoute>,
     /// Accessible name of the map region.
     pub label: AttrValue,
+    /// Called with `(lat, lon)` when the map is clicked (e.g. to pin an address).
+    #[prop_or_default]
+    pub on_click: Option<Callback<(f64, f64)>>,
 }
 
 struct MapState {
@@ -139,6 +143,9 @@ fn draw_overlays(map: &Map, dots: &[MapDot], routes: &[MapRoute]) -> Vec<Layer> 
 pub fn map_view(props: &MapViewProps) -> Html {
     let node = use_node_ref();
     let state: Rc<RefCell<Option<MapState>>> = use_mut_ref(|| None);
+    // The latest `on_click`, read by the one listener Leaflet holds.
+    let on_click: Rc<RefCell<Option<Callback<(f64, f64)>>>> = use_mut_ref(|| None);
+    *on_click.borrow_mut() = props.on_click.clone();
 
     {
         let node = node.clone();
@@ -207,6 +214,27 @@ pub fn map_view(props: &MapViewProps) -> Html {
                 existing.overlays = draw_overlays(&existing.map, dots, routes);
             }
             || ()
+        });
+    }
+    {
+        // Registered once, after the map exists; without `on_click` it does nothing.
+        let (state, on_click) = (state.clone(), on_click.clone());
+        use_effect_with((), move |_| {
+            let listener = Closure::<dyn Fn(JsValue)>::new(move |event: JsValue| {
+                let Some(callback) = on_click.borrow().clone() else { return };
+                let at = Reflect::get(&event, &"latlng".into()).ok();
+                let coord = |k: &str| at.as_ref().and_then(|p| Reflect::get(p, &k.into()).ok()).and_then(|v| v.as_f64());
+                if let (Some(lat), Some(lon)) = (coord("lat"), coord("lng")) {
+                    callback.emit((lat, lon));
+                }
+            });
+            if let Some(existing) = state.borrow().as_ref()
+                && let Ok(on) = Reflect::get(existing.map.as_ref(), &"on".into()).and_then(|f| f.dyn_into::<Function>())
+            {
+                let _ = on.call2(existing.map.as_ref(), &"click".into(), listener.as_ref());
+            }
+            // Dropped on unmount, when the map itself is removed.
+            move || drop(listener)
         });
     }
     {

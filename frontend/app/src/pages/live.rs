@@ -199,6 +199,7 @@ pub fn live_page() -> Html {
                 <span class="topbar-subtitle">{"Live"}</span>
                 <Link<Route> to={Route::Dispatcher} classes="link-button">{"Plan"}</Link<Route>>
                 <Link<Route> to={Route::Reports} classes="link-button">{"Reports"}</Link<Route>>
+                <Link<Route> to={Route::Setup} classes="link-button">{"Setup"}</Link<Route>>
             </header>
             <main class="workspace" data-page="live">
                 <aside class="sidebar" aria-label="Routes in progress">

@@ -4,6 +4,7 @@ mod live;
 mod login;
 mod not_found;
 mod reports;
+mod setup;
 
 pub use dispatcher::DispatcherPage;
 pub use driver::DriverPage;
@@ -11,3 +12,4 @@ pub use live::LivePage;
 pub use login::LoginPage;
 pub use not_found::NotFoundPage;
 pub use reports::ReportsPage;
+pub use setup::SetupPage;

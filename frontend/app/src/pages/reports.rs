@@ -8,7 +8,6 @@ use doorstep_domain::Driver;
 use doorstep_domain::api::ApiError;
 use doorstep_domain::reports::Report;
 use time::{Date, Duration};
-use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -74,17 +73,8 @@ fn pct(rate: doorstep_domain::reports::Rate) -> String {
 async fn download_csv(token: String, table: &'static str, filter: Filter) -> Result<(), String> {
     let path = format!("/api/reports/export/{table}?{}", filter.query());
     let text = api::get_text(&token, &path).await.map_err(|e| e.message)?;
-    let parts = js_sys::Array::of1(&text.into());
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("text/csv");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|_| "cannot make the file")?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "cannot make the file")?;
-    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
-    let link: web_sys::HtmlAnchorElement = document.create_element("a").map_err(|_| "no link")?.unchecked_into();
-    link.set_href(&url);
-    link.set_download(&format!("doorstep-{table}-{}-{}.csv", filter.from, filter.to));
-    link.click();
-    let _ = web_sys::Url::revoke_object_url(&url);
+    let filename = format!("doorstep-{table}-{}-{}.csv", filter.from, filter.to);
+    crate::services::download::download(&filename, "text/csv", &text).map_err(|_| "cannot save the file")?;
     Ok(())
 }
 

@@ -133,3 +133,57 @@ pub async fn save_and_publish(token: &str, request: &SavePlanRequest) -> Result<
     let plan: Plan = post(token, "/api/plans", request).await?;
     post(token, &format!("/api/plans/{}/publish", plan.id), &doorstep_domain::api::PlanVersion { version: plan.version }).await
 }
+
+pub async fn patch<B: Serialize, T: DeserializeOwned>(token: &str, path: &str, body: &B) -> Result<T, ApiError> {
+    let request = authorised(Request::patch(path), token).json(body).map_err(network_error)?;
+    read(request.send().await.map_err(network_error)?).await
+}
+
+// --- fleet and settings (the Setup page) ------------------------------------
+// Updates send the whole editable record as a JSON merge patch: fields the
+// form leaves unset go as `null` and are cleared.
+
+pub async fn create_depot(token: &str, new: &doorstep_domain::org::NewDepot) -> Result<Depot, ApiError> {
+    post(token, "/api/depots", new).await
+}
+
+pub async fn update_depot(token: &str, id: &doorstep_domain::DepotId, new: &doorstep_domain::org::NewDepot) -> Result<Depot, ApiError> {
+    patch(token, &format!("/api/depots/{id}"), new).await
+}
+
+pub async fn create_vehicle(token: &str, new: &doorstep_domain::vehicle::NewVehicle) -> Result<Vehicle, ApiError> {
+    post(token, "/api/vehicles", new).await
+}
+
+pub async fn update_vehicle(token: &str, id: &doorstep_domain::VehicleId, new: &doorstep_domain::vehicle::NewVehicle) -> Result<Vehicle, ApiError> {
+    patch(token, &format!("/api/vehicles/{id}"), new).await
+}
+
+pub async fn create_driver(token: &str, new: &doorstep_domain::org::NewDriver) -> Result<Driver, ApiError> {
+    post(token, "/api/drivers", new).await
+}
+
+pub async fn update_driver(token: &str, id: &doorstep_domain::DriverId, new: &doorstep_domain::org::NewDriver) -> Result<Driver, ApiError> {
+    patch(token, &format!("/api/drivers/{id}"), new).await
+}
+
+pub async fn update_organisation(token: &str, fields: &doorstep_domain::org::OrganisationFields) -> Result<Organisation, ApiError> {
+    patch(token, "/api/organisation", fields).await
+}
+
+/// A one-time link token and PIN for a driver's phone.
+pub async fn issue_sign_in_codes(token: &str, driver: &doorstep_domain::DriverId) -> Result<doorstep_domain::auth::SignInCodes, ApiError> {
+    let request = authorised(Request::post(&format!("/api/drivers/{driver}/sign-in-codes")), token);
+    read(request.send().await.map_err(network_error)?).await
+}
+
+// --- orders (the orders table's form) ---------------------------------------
+
+pub async fn create_order(token: &str, new: &doorstep_domain::NewOrder) -> Result<Order, ApiError> {
+    post(token, "/api/orders", new).await
+}
+
+/// A patch at the version read; a stale version or an order past planning is refused.
+pub async fn update_order(token: &str, id: &doorstep_domain::OrderId, patch: &doorstep_domain::OrderPatch) -> Result<Order, ApiError> {
+    self::patch(token, &format!("/api/orders/{id}"), patch).await
+}

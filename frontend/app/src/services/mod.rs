@@ -2,5 +2,8 @@
 
 pub mod api;
 pub mod config;
+pub mod download;
 pub mod solver;
+pub mod travel;
 pub mod tz;
+pub mod order_feed;

@@ -1,7 +1,7 @@
 //! The optimizer in a Web Worker (`/solver-worker.js`, running the
 //! `doorstep-solver-wasm` module), so the page stays responsive while it runs.
 
-use doorstep_optimizer::{Problem, Progress, Solution, SolverConfig};
+use doorstep_optimizer::{Evaluation, Problem, Progress, RouteJobs, Solution, SolverConfig};
 use js_sys::{Int32Array, Object, Reflect, SharedArrayBuffer};
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::*;
@@ -123,6 +123,76 @@ impl SolverRun {
 }
 
 impl Drop for SolverRun {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+/// A long-lived worker that evaluates a dispatcher's edits (the schedule and
+/// broken rules of given job sequences, `doorstep_optimizer::evaluate`), so
+/// the page never computes schedules itself. Answers carry the request's id;
+/// dropping it terminates the worker.
+pub struct Evaluator {
+    worker: Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+}
+
+impl std::fmt::Debug for Evaluator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evaluator").finish_non_exhaustive()
+    }
+}
+
+/// An evaluation's answer: the request id, and the evaluation or why there is none.
+pub type Evaluated = (u64, Result<Evaluation, String>);
+
+impl Evaluator {
+    /// `on_failure` hears when the worker itself cannot run (then evaluate elsewhere).
+    pub fn start(on_result: Callback<Evaluated>, on_failure: Callback<String>) -> Result<Self, String> {
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let worker = Worker::new_with_options(WORKER_URL, &options)
+            .map_err(|e| format!("the evaluator could not start: {e:?}"))?;
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
+            let data = message.data();
+            let id = Reflect::get(&data, &JsValue::from_str("id")).ok().and_then(|v| v.as_f64()).unwrap_or(-1.0);
+            if id < 0.0 {
+                return;
+            }
+            let result = match text(&data, "type").as_deref() {
+                Some("evaluated") => match text(&data, "data").map(|d| serde_json::from_str::<Evaluation>(&d)) {
+                    Some(Ok(e)) => Ok(e),
+                    Some(Err(e)) => Err(format!("unreadable evaluation: {e}")),
+                    None => Err("the evaluator returned nothing".into()),
+                },
+                Some("evaluate-error") => Err(text(&data, "message").unwrap_or_else(|| "the evaluation failed".into())),
+                _ => return,
+            };
+            on_result.emit((id as u64, result));
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |e: ErrorEvent| {
+            on_failure.emit(format!("the evaluator could not run: {}", e.message()));
+        });
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(Self { worker, _on_message: on_message, _on_error: on_error })
+    }
+
+    /// Asks for the evaluation of `routes`; the answer comes with `id`.
+    pub fn evaluate(&self, id: u64, problem: &Problem, routes: &[RouteJobs]) -> Result<(), String> {
+        let problem = serde_json::to_string(problem).map_err(|e| e.to_string())?;
+        let routes = serde_json::to_string(routes).map_err(|e| e.to_string())?;
+        let message = Object::new();
+        set(&message, "type", &JsValue::from_str("evaluate"));
+        set(&message, "id", &JsValue::from_f64(id as f64));
+        set(&message, "problem", &JsValue::from_str(&problem));
+        set(&message, "routes", &JsValue::from_str(&routes));
+        self.worker.post_message(&message).map_err(|e| format!("the evaluator could not be reached: {e:?}"))
+    }
+}
+
+impl Drop for Evaluator {
     fn drop(&mut self) {
         self.worker.terminate();
     }
