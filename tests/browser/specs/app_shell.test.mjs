@@ -3,8 +3,10 @@
 // without console errors.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
-import { startDoorstep } from "../support/server.mjs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { collectConsoleErrors, launchBrowser, recordTransfers, screenshot } from "../support/browser.mjs";
+import { requiredEnv, startDoorstep } from "../support/server.mjs";
 import { DEMO_PASSWORD, signInThroughForm } from "../support/auth.mjs";
 
 let server;
@@ -59,4 +61,28 @@ test("dispatcher shows the demo business's depot on the map", async () => {
   const sidebar = await page.locator(".sidebar").textContent();
   assert.match(sidebar, /1 depot\(s\) set up/);
   await page.close();
+});
+
+test("the dispatcher app's first load is measured: bytes on the wire, compressed", async () => {
+  // A cold laptop: no cache, no service worker yet. The figure goes to the
+  // artifacts (dispatcher-app-bytes.json) and into BENCHMARKS.md.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: "block" });
+  const page = await context.newPage();
+  const transfers = await recordTransfers(page);
+  await page.goto(server.baseUrl + "/login");
+  await page.locator('[data-page="login"]').waitFor({ timeout: 15_000 });
+  await page.waitForLoadState("networkidle");
+  const firstLoad = transfers.slice();
+  const total = firstLoad.reduce((sum, r) => sum + r.bytes, 0);
+  const artifacts = requiredEnv("DOORSTEP_ARTIFACTS");
+  mkdirSync(artifacts, { recursive: true });
+  writeFileSync(join(artifacts, "dispatcher-app-bytes.json"), JSON.stringify({
+    page: "/login", viewport: "1280x800", total_bytes: total,
+    resources: firstLoad.map((r) => ({ ...r, url: r.url.replace(server.baseUrl, "") })),
+  }, null, 2));
+  console.log(`dispatcher app first load: ${total} bytes transferred in ${firstLoad.length} responses`);
+  const wasm = firstLoad.find((r) => r.url.endsWith("/pkg/doorstep_app_bg.wasm"));
+  assert.equal(wasm?.encoding, "gzip", "the app's wasm travels compressed");
+  assert.ok(!firstLoad.some((r) => /solver/.test(r.url)), "the optimizer loads only when planning starts");
+  await context.close();
 });

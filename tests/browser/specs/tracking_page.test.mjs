@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
+import { collectConsoleErrors, launchBrowser, recordTransfers, screenshot } from "../support/browser.mjs";
 import { requiredEnv, startDoorstep } from "../support/server.mjs";
 import { DEMO_PASSWORD, apiToken } from "../support/auth.mjs";
 import { api, publishDemoPlan, sha256Hex } from "../support/driver.mjs";
@@ -62,20 +62,6 @@ async function driverCall(token, method, path, body, key) {
 }
 
 const isoNow = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
-
-/// Every response's encoded (on the wire) size, from Chromium's own network events.
-async function recordTransfers(page) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Network.enable");
-  const urls = new Map();
-  const resources = [];
-  cdp.on("Network.responseReceived", (e) => urls.set(e.requestId, { url: e.response.url, status: e.response.status, encoding: e.response.headers["content-encoding"] ?? e.response.headers["Content-Encoding"] ?? null }));
-  cdp.on("Network.loadingFinished", (e) => {
-    const r = urls.get(e.requestId);
-    if (r) resources.push({ ...r, bytes: e.encodedDataLength });
-  });
-  return resources;
-}
 
 test("the tracking page follows a delivery from dispatch to a rating", { timeout: 240_000 }, async () => {
   const route = published.plan.routes[0];

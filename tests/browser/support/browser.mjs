@@ -54,3 +54,17 @@ export async function screenshot(page, name) {
   await page.screenshot({ path, fullPage: true });
   return path;
 }
+
+/// Every response's encoded (on the wire) size, from Chromium's own network events.
+export async function recordTransfers(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  const urls = new Map();
+  const resources = [];
+  cdp.on("Network.responseReceived", (e) => urls.set(e.requestId, { url: e.response.url, status: e.response.status, encoding: e.response.headers["content-encoding"] ?? e.response.headers["Content-Encoding"] ?? null }));
+  cdp.on("Network.loadingFinished", (e) => {
+    const r = urls.get(e.requestId);
+    if (r) resources.push({ ...r, bytes: e.encodedDataLength });
+  });
+  return resources;
+}
