@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{from_json, is_constraint, to_json, unavailable};
+use crate::{from_json, insert_owned, to_json, unavailable};
 
 /// Inserts an item owned by `org_id`: `NotFound` for a missing organisation,
 /// `AlreadyExists` for a taken id.
@@ -28,12 +28,8 @@ pub(crate) fn create_owned<T: Serialize>(
     if org_exists.is_none() {
         return Err(StoreError::NotFound { kind: "organisation", id: org_id.to_owned() });
     }
-    let sql = format!("INSERT INTO {table} (org_id, id, body) VALUES (?1, ?2, ?3)");
-    match tx.execute(&sql, params![org_id, id, to_json(item)?]) {
-        Ok(_) => tx.commit().map_err(unavailable),
-        Err(e) if is_constraint(&e) => Err(StoreError::AlreadyExists { kind, id: id.to_owned() }),
-        Err(e) => Err(unavailable(e)),
-    }
+    insert_owned(&tx, table, kind, org_id, id, item)?;
+    tx.commit().map_err(unavailable)
 }
 
 /// Replaces an owned item if the stored one decodes to `expected`.

@@ -674,7 +674,7 @@ impl Store for SqliteStore {
 }
 
 /// Inserts an item owned by an organisation; a duplicate id aborts the transaction.
-fn insert_owned<T: Serialize>(
+pub(crate) fn insert_owned<T: Serialize>(
     tx: &Transaction<'_>,
     table: &'static str,
     kind: &'static str,

@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import { collectConsoleErrors, screenshot } from "../support/browser.mjs";
 import { startDoorstep } from "../support/server.mjs";
 import { DEMO_PASSWORD, apiToken } from "../support/auth.mjs";
-import { api, launchPhone, publishDemoPlan, sha256Hex, signInLink } from "../support/driver.mjs";
+import { api, launchPhone, makeJpegs, publishDemoPlan, sha256Hex, sign, signInLink } from "../support/driver.mjs";
 
 let server;
 let token;
@@ -59,35 +59,6 @@ async function readQueue(page) {
     db.close();
     return { items, blobCount: blobs.length };
   });
-}
-
-/// Small distinct JPEGs made by the browser's own encoder.
-async function makeJpegs(page, count) {
-  const encoded = await page.evaluate(async (n) => {
-    const out = [];
-    for (let i = 0; i < n; i++) {
-      const canvas = new OffscreenCanvas(96, 64);
-      const ctx = canvas.getContext("2d");
-      ctx.fillStyle = `hsl(${(i * 37) % 360} 70% 50%)`;
-      ctx.fillRect(0, 0, 96, 64);
-      ctx.fillStyle = "#fff";
-      ctx.font = "28px sans-serif";
-      ctx.fillText(String(i + 1), 30, 42);
-      const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: "image/jpeg", quality: 0.9 })).arrayBuffer());
-      out.push(btoa(String.fromCharCode(...bytes)));
-    }
-    return out;
-  }, count);
-  return encoded.map((b64) => Buffer.from(b64, "base64"));
-}
-
-async function sign(page) {
-  const pad = page.locator('[data-testid="signature-pad"]');
-  const box = await pad.boundingBox();
-  await page.mouse.move(box.x + 20, box.y + box.height * 0.7);
-  await page.mouse.down();
-  for (let i = 1; i <= 8; i++) await page.mouse.move(box.x + 20 + i * 30, box.y + box.height * (0.7 - (i % 2) * 0.4), { steps: 2 });
-  await page.mouse.up();
 }
 
 async function waitingCount(page) {

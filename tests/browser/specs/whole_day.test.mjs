@@ -15,7 +15,7 @@ import { after, before, test } from "node:test";
 import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
 import { startDoorstep } from "../support/server.mjs";
 import { DEMO_PASSWORD, apiToken, signInThroughForm } from "../support/auth.mjs";
-import { api, launchPhone, signInLink } from "../support/driver.mjs";
+import { api, launchPhone, makeJpegs, sign, signInLink } from "../support/driver.mjs";
 
 // The PWA records a ping at most every 5 s (frontend/app/src/driver/gps.rs).
 const PING_GAP_MS = 5_300;
@@ -122,36 +122,6 @@ function pointShortOf(from, to, metres) {
   return { lat: from.lat + (to.lat - from.lat) * f, lon: from.lon + (to.lon - from.lon) * f, length };
 }
 
-/// Small distinct JPEGs made by the browser's own encoder.
-async function makeJpegs(page, count, hue) {
-  const encoded = await page.evaluate(async ([n, h]) => {
-    const out = [];
-    for (let i = 0; i < n; i++) {
-      const canvas = new OffscreenCanvas(120, 80);
-      const ctx = canvas.getContext("2d");
-      ctx.fillStyle = `hsl(${(h + i * 47) % 360} 70% 45%)`;
-      ctx.fillRect(0, 0, 120, 80);
-      ctx.fillStyle = "#fff";
-      ctx.font = "28px sans-serif";
-      ctx.fillText(`POD ${i + 1}`, 8, 50);
-      const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: "image/jpeg", quality: 0.9 })).arrayBuffer());
-      out.push(btoa(String.fromCharCode(...bytes)));
-    }
-    return out;
-  }, [count, hue]);
-  return encoded.map((b64) => Buffer.from(b64, "base64"));
-}
-
-async function sign(page) {
-  const pad = page.locator('[data-testid="signature-pad"]');
-  const box = await pad.boundingBox();
-  await page.mouse.move(box.x + 20, box.y + box.height * 0.7);
-  await page.mouse.down();
-  for (let i = 1; i <= 8; i++) await page.mouse.move(box.x + 20 + i * 30, box.y + box.height * (0.7 - (i % 2) * 0.4), { steps: 2 });
-  await page.mouse.up();
-}
-
-/// One driver's phone, signed in with the link or with the PIN, on today's route.
 async function driverPhone(route, how) {
   const context = await launchPhone({ timezoneId: zone.name, geolocation: { latitude: DEPOT.lat, longitude: DEPOT.lon, accuracy: 10 } });
   const page = context.pages()[0] ?? (await context.newPage());

@@ -95,3 +95,35 @@ export async function launchPhone({ timezoneId, geolocation } = {}) {
 export function sha256Hex(bytes) {
   return createHash("sha256").update(bytes).digest("hex");
 }
+
+/// Small distinct JPEGs made by the browser's own encoder.
+export async function makeJpegs(page, count, hue = 0) {
+  const encoded = await page.evaluate(async ([n, h]) => {
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const canvas = new OffscreenCanvas(120, 80);
+      const ctx = canvas.getContext("2d");
+      ctx.fillStyle = `hsl(${(h + i * 47) % 360} 70% 45%)`;
+      ctx.fillRect(0, 0, 120, 80);
+      ctx.fillStyle = "#fff";
+      ctx.font = "28px sans-serif";
+      ctx.fillText(`POD ${i + 1}`, 8, 50);
+      const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: "image/jpeg", quality: 0.9 })).arrayBuffer());
+      out.push(btoa(String.fromCharCode(...bytes)));
+    }
+    return out;
+  }, [count, hue]);
+  return encoded.map((b64) => Buffer.from(b64, "base64"));
+}
+
+/// A zigzag stroke on the signature pad.
+export async function sign(page) {
+  const pad = page.locator('[data-testid="signature-pad"]');
+  const box = await pad.boundingBox();
+  await page.mouse.move(box.x + 20, box.y + box.height * 0.7);
+  await page.mouse.down();
+  for (let i = 1; i <= 8; i++) await page.mouse.move(box.x + 20 + i * 30, box.y + box.height * (0.7 - (i % 2) * 0.4), { steps: 2 });
+  await page.mouse.up();
+}
+
+/// One driver's phone, signed in with the link or with the PIN, on today's route.

@@ -87,7 +87,7 @@ pub async fn dispatch_one(store: &dyn Store, ports: DispatchPorts<'_>, clock: &d
             return Ok(Outcome::Skipped("order is no longer open"));
         }
         let date = order_date(&order, org, now);
-        let offset = org_offset(&org.timezone, date);
+        let offset = crate::tz::offset_on(&org.timezone, date);
         let mut plans = Vec::new();
         let filter = PlanFilter { date: Some(date), published_only: true };
         let mut after = None;
@@ -192,12 +192,7 @@ fn seed_of(id: &OrderId) -> u64 {
 pub fn order_date(order: &Order, org: &Organisation, now: OffsetDateTime) -> Date {
     let first = order.time_windows.iter().chain(order.pickup.iter().flat_map(|p| p.time_windows.iter())).map(|w| w.start).min();
     let at = first.unwrap_or(now);
-    at.to_offset(org_offset(&org.timezone, at.date())).date()
-}
-
-/// The organisation's UTC offset on `date` (IANA zone, tz database).
-pub fn org_offset(timezone: &str, date: Date) -> UtcOffset {
-    crate::tz::offset_on(timezone, date)
+    at.to_offset(crate::tz::offset_on(&org.timezone, at.date())).date()
 }
 
 /// Why an order fits in no route.
@@ -656,11 +651,11 @@ mod tests {
 
     #[test]
     fn offsets_follow_the_zone_and_european_summer_time() {
-        assert_eq!(org_offset("Europe/Paris", date!(2026 - 11 - 23)).whole_hours(), 1);
-        assert_eq!(org_offset("Europe/Paris", date!(2026 - 07 - 01)).whole_hours(), 2);
-        assert_eq!(org_offset("Europe/London", date!(2026 - 07 - 01)).whole_hours(), 1);
-        assert_eq!(org_offset("Europe/London", date!(2026 - 01 - 10)).whole_hours(), 0);
-        assert_eq!(org_offset("UTC", date!(2026 - 07 - 01)).whole_hours(), 0);
+        assert_eq!(crate::tz::offset_on("Europe/Paris", date!(2026 - 11 - 23)).whole_hours(), 1);
+        assert_eq!(crate::tz::offset_on("Europe/Paris", date!(2026 - 07 - 01)).whole_hours(), 2);
+        assert_eq!(crate::tz::offset_on("Europe/London", date!(2026 - 07 - 01)).whole_hours(), 1);
+        assert_eq!(crate::tz::offset_on("Europe/London", date!(2026 - 01 - 10)).whole_hours(), 0);
+        assert_eq!(crate::tz::offset_on("UTC", date!(2026 - 07 - 01)).whole_hours(), 0);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use doorstep_domain::OrgId;
 use doorstep_domain::demo::{DemoSize, demo_business_sized};
-use time::{Date, Month, OffsetDateTime, UtcOffset, Weekday};
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::crypto::random_token;
 use crate::error::Result;
@@ -28,10 +28,10 @@ pub struct DemoOptions {
     pub zone: Option<DemoZone>,
 }
 
-/// A time zone the demo can be dated in without a tz database: Lyon's own
-/// (`Europe/Paris`, by the EU summer-time rule) or a fixed offset (`UTC`,
-/// `Etc/GMT`, `Etc/GMT-3` = UTC+3, `Etc/GMT+5` = UTC-5: POSIX signs). Fixed
-/// zones let a test put the demo's working day at whatever hour it runs.
+/// A time zone the demo can be dated in: Lyon's own (`Europe/Paris`) or a
+/// fixed offset (`UTC`, `Etc/GMT`, `Etc/GMT-3` = UTC+3, `Etc/GMT+5` = UTC-5:
+/// POSIX signs). Fixed zones let a test put the demo's working day at
+/// whatever hour it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoZone {
     name: String,
@@ -131,25 +131,9 @@ pub async fn ensure_demo_dispatcher(
     Ok(Some(password))
 }
 
-/// Lyon's offset at `instant`: CET (+1), or CEST (+2) from the last Sunday of March
-/// 01:00 UTC to the last Sunday of October 01:00 UTC (the EU rule since 1996).
+/// Lyon's offset at `instant`, from the tz database.
 pub fn central_european_offset(instant: OffsetDateTime) -> UtcOffset {
-    let utc = instant.to_offset(UtcOffset::UTC);
-    let year = utc.year();
-    let starts = last_sunday(year, Month::March).with_hms(1, 0, 0).map(|t| t.assume_utc());
-    let ends = last_sunday(year, Month::October).with_hms(1, 0, 0).map(|t| t.assume_utc());
-    let summer = matches!((starts, ends), (Ok(s), Ok(e)) if utc >= s && utc < e);
-    let hours = if summer { 2 } else { 1 };
-    UtcOffset::from_hms(hours, 0, 0).unwrap_or(UtcOffset::UTC)
-}
-
-fn last_sunday(year: i32, month: Month) -> Date {
-    let days = month.length(year);
-    let mut date = Date::from_calendar_date(year, month, days).unwrap_or(Date::MIN);
-    while date.weekday() != Weekday::Sunday {
-        date = date.previous_day().unwrap_or(date);
-    }
-    date
+    crate::tz::offset_at("Europe/Paris", instant)
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ use time::{Date, OffsetDateTime};
 use crate::error::{Error, Result};
 use crate::ports::{Clock, PlanFilter, Principal, Store};
 use crate::usecases::auth::require;
-use crate::usecases::auto_dispatch::{InsertInput, best_insertion, org_offset};
+use crate::tz::offset_on;
+use crate::usecases::auto_dispatch::{InsertInput, best_insertion};
 
 const CALLERS: &[Role] = &[Role::Dispatcher, Role::Integration];
 /// Iterations of the quick construction when the day has no published plan.
@@ -141,7 +142,7 @@ impl Day {
 
     /// Every slot of the day (or only `only`) for an address.
     fn availability(&self, org: &Organisation, settings: &SlotSettings, date: Date, point: LatLon, now: OffsetDateTime, only: Option<LocalWindow>) -> SlotList {
-        let offset = org_offset(&org.timezone, date);
+        let offset = offset_on(&org.timezone, date);
         let zone = settings.zone_of(point);
         let slots = settings
             .local_slots()
@@ -187,7 +188,7 @@ impl Day {
     /// construction of the day (bounded iterations, fixed seed).
     fn feasible(&self, org: &Organisation, date: Date, point: LatLon, window: TimeWindow, now: OffsetDateTime) -> bool {
         let probe = probe_order(org, point, window, now);
-        let offset = org_offset(&org.timezone, date);
+        let offset = offset_on(&org.timezone, date);
         for plan in &self.plans {
             let Some(depot) = self.depots.iter().find(|d| d.id == plan.depot_id) else { continue };
             let empty = BTreeMap::new();
