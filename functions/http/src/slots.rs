@@ -31,7 +31,7 @@ struct SlotQuery {
         ("lat" = f64, Query, description = "The delivery address's latitude"),
         ("lon" = f64, Query, description = "The delivery address's longitude"),
     ),
-    responses((status = 200, description = "SlotList {date, zone, slots: [{id, start, end, window, available, reason, booked, capacity}]}; reason is zone_full, no_vehicle_can_reach (checked by insertion feasibility against the day's orders and plan), outside_zones or past", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "SlotList {date, zone, slots: [{id, start, end, window, available, reason, booked, capacity}]}; reason is zone_full, no_vehicle_can_reach (checked by insertion feasibility against the day's orders and plan), outside_zones or past", body = SlotList), crate::openapi::Errors))]
 pub async fn list_slots(State(state): State<AppState>, Caller(principal): Caller, request: Request) -> Result<Json<SlotList>, HttpError> {
     let query: SlotQuery = parse_query(request.uri())?;
     let date = time::Date::parse(&query.date, time::macros::format_description!("[year]-[month]-[day]"))

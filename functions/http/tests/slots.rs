@@ -135,3 +135,84 @@ async fn bad_slots_and_queries_name_their_field() {
     assert_eq!(lat.json["details"][0]["path"], "lat", "{}", lat.text);
     assert_eq!(buyers(&world).await, 0);
 }
+
+async fn ten_oclock(world: &World) -> Value {
+    slot(&list(world, "2026-11-23", CENTRE).await, "10:00").clone()
+}
+
+#[tokio::test]
+async fn concurrent_checkouts_never_pass_a_slots_capacity() {
+    let world = world().await;
+    // Six checkouts for the Centre's 10:00 slot (2 places) at once.
+    let attempts = (0..6).map(|i| {
+        let key = if i % 2 == 0 { world.key_a.clone() } else { world.dispatcher_a.clone() };
+        let app = world.app.clone();
+        async move { check(&app, Method::POST, "/api/orders", Some(&key), &[], json_body(&order_with_slot(json!("2026-11-23T10:00")))).await }
+    });
+    let replies = futures::future::join_all(attempts).await;
+    let created = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    let refused: Vec<_> = replies.iter().filter(|r| r.status == StatusCode::CONFLICT).collect();
+    assert_eq!((created, refused.len()), (2, 4), "{:?}", replies.iter().map(|r| (r.status, r.text.clone())).collect::<Vec<_>>());
+    assert!(refused.iter().all(|r| r.json["field"] == "slot"), "every refusal names slot");
+    assert_eq!(buyers(&world).await, 2, "only the accepted orders are written");
+    let ten = ten_oclock(&world).await;
+    assert_eq!((ten["booked"].clone(), ten["reason"].clone()), (json!(2), json!("zone_full")), "{ten}");
+}
+
+#[tokio::test]
+async fn cancelling_or_moving_an_order_frees_its_slot() {
+    let world = world().await;
+    let mut booked = Vec::new();
+    for _ in 0..2 {
+        let reply = check(&world.app, Method::POST, "/api/orders", Some(&world.key_a), &[], json_body(&order_with_slot(json!("2026-11-23T10:00")))).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        booked.push(reply.json);
+    }
+    assert_eq!(ten_oclock(&world).await["reason"], "zone_full");
+
+    let cancel = json!({"version": booked[0]["version"]});
+    let cancelled = check(&world.app, Method::POST, &format!("/api/orders/{}/cancel", booked[0]["id"].as_str().expect("id")), Some(&world.key_a), &[], json_body(&cancel)).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
+    let ten = ten_oclock(&world).await;
+    assert_eq!((ten["booked"].clone(), ten["available"].clone()), (json!(1), json!(true)), "{ten}");
+
+    // A third order takes the freed place; the slot is full again.
+    let third = check(&world.app, Method::POST, "/api/orders", Some(&world.key_a), &[], json_body(&order_with_slot(json!("2026-11-23T10:00")))).await;
+    assert_eq!(third.status, StatusCode::CREATED, "{}", third.text);
+    assert_eq!(ten_oclock(&world).await["reason"], "zone_full");
+
+    // Moving an order out of the slot's window frees its place too.
+    let moved = json!({"version": booked[1]["version"], "time_windows": [{"start": "2026-11-23T14:00:00+01:00", "end": "2026-11-23T16:00:00+01:00"}]});
+    let patched = check(&world.app, Method::PATCH, &format!("/api/orders/{}", booked[1]["id"].as_str().expect("id")), Some(&world.dispatcher_a), &[], json_body(&moved)).await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
+    let ten = ten_oclock(&world).await;
+    assert_eq!((ten["booked"].clone(), ten["available"].clone()), (json!(1), json!(true)), "{ten}");
+    // An edit that keeps the window keeps the place.
+    let third_id = third.json["id"].as_str().expect("id");
+    let noted = json!({"version": third.json["version"], "external_ref": "kept"});
+    let kept = check(&world.app, Method::PATCH, &format!("/api/orders/{third_id}"), Some(&world.dispatcher_a), &[], json_body(&noted)).await;
+    assert_eq!(kept.status, StatusCode::OK, "{}", kept.text);
+    assert_eq!(ten_oclock(&world).await["booked"], 1);
+}
+
+#[tokio::test]
+async fn a_replayed_checkout_holds_no_second_place() {
+    let world = world().await;
+    let key = [("idempotency-key", "checkout-42")];
+    let first = check(&world.app, Method::POST, "/api/orders", Some(&world.key_a), &key, json_body(&order_with_slot(json!("2026-11-23T10:00")))).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let again = check(&world.app, Method::POST, "/api/orders", Some(&world.key_a), &key, json_body(&order_with_slot(json!("2026-11-23T10:00")))).await;
+    assert_eq!((again.status, again.text.clone()), (StatusCode::CREATED, first.text.clone()), "the stored answer");
+    assert_eq!(ten_oclock(&world).await["booked"], 1);
+    assert_eq!(buyers(&world).await, 1);
+}
+
+#[tokio::test]
+async fn a_batch_booking_slots_is_capped_at_one_transactions_worth() {
+    let world = world().await;
+    let orders: Vec<Value> = (0..41).map(|_| order_with_slot(json!("2026-11-23T12:00"))).collect();
+    let reply = check(&world.app, Method::POST, "/api/orders", Some(&world.key_a), &[], json_body(&json!({"orders": orders}))).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
+    assert_eq!(reply.json["details"][0]["path"], "orders", "{}", reply.text);
+    assert_eq!(buyers(&world).await, 0);
+}

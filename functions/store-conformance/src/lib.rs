@@ -7,9 +7,11 @@ use std::future::Future;
 pub mod customer;
 pub mod dispatch;
 pub mod fleet;
+pub mod large_plans;
 pub mod notify;
 pub mod pod;
 pub mod reports;
+pub mod slots;
 pub mod tracking;
 
 use doorstep_core::ports::{

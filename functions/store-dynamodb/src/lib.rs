@@ -17,6 +17,7 @@ mod outbox;
 mod plans;
 mod pod;
 mod reports;
+mod slots;
 mod table;
 mod tracking;
 mod tx;
@@ -202,6 +203,32 @@ impl Store for DynamoStore {
         self.write_orders(org, orders, record).await
     }
 
+    async fn create_orders_holding(
+        &self,
+        org: &OrgId,
+        orders: &[Order],
+        record: Option<&IdempotencyRecord>,
+        holds: &[doorstep_core::ports::SlotHold],
+    ) -> Result<doorstep_core::ports::HeldOrdersWrite, StoreError> {
+        self.write_orders_holding(org, orders, record, holds).await
+    }
+
+    async fn slot_counts(&self, org: &OrgId, date: time::Date) -> Result<Vec<doorstep_core::ports::SlotCount>, StoreError> {
+        self.read_slot_counts(org, date).await
+    }
+
+    async fn slot_hold(&self, org: &OrgId, order: &OrderId) -> Result<Option<doorstep_core::ports::SlotHold>, StoreError> {
+        self.read_slot_hold(org, order).await
+    }
+
+    async fn release_slot(&self, org: &OrgId, order: &OrderId) -> Result<bool, StoreError> {
+        self.release_slot_hold(org, order).await
+    }
+
+    async fn replace_idempotency_answer(&self, org: &OrgId, key: &str, request_hash: &str, status: u16, body: &str) -> Result<bool, StoreError> {
+        self.replace_answer(org, key, request_hash, status, body).await
+    }
+
     async fn idempotency_record(&self, org: &OrgId, key: &str, now: OffsetDateTime) -> Result<Option<IdempotencyRecord>, StoreError> {
         match self.read_record(org, key, now).await? {
             orders::Recorded::Complete(record) => Ok(Some(record)),
@@ -237,7 +264,7 @@ impl Store for DynamoStore {
     }
 
     async fn get_plan(&self, org: &OrgId, id: &PlanId) -> Result<Plan, StoreError> {
-        self.get_owned(org, "plan", "PLAN#", id.as_str()).await
+        self.read_plan(org, id).await
     }
 
     async fn list_plans(

@@ -20,7 +20,7 @@ use crate::tx::{Cond, OnFail, Tx};
 /// into part items (an item holds at most 400 KB).
 const MAX_INLINE_BODY: usize = 350_000;
 const PENDING: &str = "pending";
-const COMPLETE: &str = "complete";
+pub(crate) const COMPLETE: &str = "complete";
 
 /// What is stored under an idempotency key.
 #[derive(Debug)]
@@ -42,7 +42,7 @@ fn part_key(org: &OrgId, key: &str, index: usize) -> Item {
 }
 
 /// The record's attributes except the answer.
-fn record_item(record: &IdempotencyRecord, state: &str) -> Result<Item, StoreError> {
+pub(crate) fn record_item(record: &IdempotencyRecord, state: &str) -> Result<Item, StoreError> {
     let mut item = record_key(&record.org_id, &record.key);
     item.extend(
         [
@@ -59,7 +59,7 @@ fn record_item(record: &IdempotencyRecord, state: &str) -> Result<Item, StoreErr
 }
 
 /// The key may be reused once the old record expired (TTL may lag).
-fn key_free_at(at: OffsetDateTime) -> Cond {
+pub(crate) fn key_free_at(at: OffsetDateTime) -> Cond {
     Cond::new("attribute_not_exists(#pk) OR #e <= :now")
         .name("#pk", crate::item::PK)
         .name("#e", EXPIRES_AT)
@@ -67,7 +67,7 @@ fn key_free_at(at: OffsetDateTime) -> Cond {
 }
 
 /// Splits at character boundaries into pieces of at most `max` bytes.
-fn split_body(body: &str, max: usize) -> Vec<&str> {
+pub(crate) fn split_body(body: &str, max: usize) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut rest = body;
     while rest.len() > max {
@@ -138,7 +138,7 @@ impl DynamoStore {
 
     /// What a taken key means for a new write: the stored record, or
     /// `Unavailable` while the first write is still under way.
-    async fn already_recorded(&self, record: &IdempotencyRecord) -> Result<Option<OrdersWrite>, StoreError> {
+    pub(crate) async fn already_recorded(&self, record: &IdempotencyRecord) -> Result<Option<OrdersWrite>, StoreError> {
         match self.read_record(&record.org_id, &record.key, record.created_at).await? {
             Recorded::Complete(existing) => Ok(Some(OrdersWrite::AlreadyRecorded(existing))),
             Recorded::Pending => Err(StoreError::Unavailable(format!(
@@ -216,6 +216,41 @@ impl DynamoStore {
             Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
                 Err(StoreError::Unavailable(format!("the record of Idempotency-Key {:?} changed during the write", record.key)))
             }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Rewrites a complete, inline answer of the request `request_hash`;
+    /// `false` if the record is absent, another request's, pending, stored
+    /// in parts, or the new answer would need parts.
+    pub(crate) async fn replace_answer(&self, org: &OrgId, key: &str, request_hash: &str, status: u16, body: &str) -> Result<bool, StoreError> {
+        if body.len() > MAX_INLINE_BODY {
+            return Ok(false);
+        }
+        let update = Cond::new("SET #body = :body, #status = :status")
+            .name("#body", BODY)
+            .name("#status", "status")
+            .name("#state", "state")
+            .name("#hash", "request_hash")
+            .name("#parts", "parts")
+            .value(":body", s(body))
+            .value(":status", n(status))
+            .value(":complete", s(COMPLETE))
+            .value(":hash", s(request_hash));
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(record_key(org, key)))
+            .set_update_expression(update.expr.clone())
+            .condition_expression("#state = :complete AND #hash = :hash AND attribute_not_exists(#parts)")
+            .set_expression_attribute_names(update.names())
+            .set_expression_attribute_values(update.values())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(false),
             Err(e) => Err(unavailable(e)),
         }
     }

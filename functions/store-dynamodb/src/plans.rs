@@ -1,5 +1,15 @@
 //! Plans, publishing them (plan, orders and tracking links at once), and
 //! tracking links.
+//!
+//! A plan whose JSON fits [`MAX_INLINE_PLAN`] is one item. A larger one (an
+//! item holds at most 400 KB: about 1,200 stops) is a header item at the
+//! same key, with `parts` and `gen` instead of `body`, plus part items
+//! `PLANPART#{plan}#{gen}#{i:04}` holding the JSON in pieces. Every write
+//! puts its parts under a fresh `gen` first, then the header's conditional
+//! write (version check, publication lock) flips it to them, so a reader
+//! never sees a half-written plan; the replaced generation's parts are
+//! deleted after the flip, and a refused write deletes its own. A reader
+//! that finds parts gone (a flip in between) reads the header again.
 
 use std::collections::HashMap;
 
@@ -13,8 +23,8 @@ use time::OffsetDateTime;
 use crate::DynamoStore;
 use crate::business::order_item;
 use crate::outbox;
-use crate::item::{BODY, GSI1PK, GSI1SK, Item, VERSION, corrupt, expiry, get_s, get_time, is_live, item, key, n, org_id, org_pk, s, to_json};
-use crate::ops::{MAX_TX_ITEMS, Range, key_of, unavailable};
+use crate::item::{BODY, GSI1PK, GSI1SK, Item, PK, SK, VERSION, corrupt, expiry, get_s, get_time, is_live, item, key, n, org_id, org_pk, s, to_json};
+use crate::ops::{MAX_TX_ITEMS, key_of, unavailable};
 use crate::tx::{Cond, OnFail, Tx};
 
 /// Attribute holding the token of a large publication in progress.
@@ -23,6 +33,35 @@ const LOCK: &str = "publish_lock";
 /// half-way does not block the plan for ever.
 const LOCK_UNTIL: &str = "publish_lock_until";
 const LOCK_LEASE_S: i64 = 300;
+/// Largest plan JSON kept in the plan's own item; also the size of a part.
+pub const MAX_INLINE_PLAN: usize = 350_000;
+const PARTS: &str = "parts";
+const GEN: &str = "gen";
+/// How often a read retries when a concurrent write replaced the parts it read.
+const READ_ATTEMPTS: usize = 5;
+
+/// Where a large plan's JSON lives: `count` parts of one write's generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Parts {
+    generation: String,
+    count: usize,
+}
+
+fn part_key(org: &OrgId, plan: &PlanId, generation: &str, index: usize) -> Item {
+    key(org_pk(org), format!("PLANPART#{plan}#{generation}#{index:04}"))
+}
+
+fn part_keys(org: &OrgId, plan: &PlanId, parts: &Parts) -> Vec<Item> {
+    (0..parts.count).map(|i| part_key(org, plan, &parts.generation, i)).collect()
+}
+
+/// The parts a header points to, if it is a large plan's.
+fn parts_of(item: &Item) -> Result<Option<Parts>, StoreError> {
+    match crate::item::get_opt_u64(item, PARTS)? {
+        None => Ok(None),
+        Some(count) => Ok(Some(Parts { generation: get_s(item, GEN)?.to_owned(), count: usize::try_from(count).map_err(corrupt)? })),
+    }
+}
 
 fn status(plan: &Plan) -> &'static str {
     match plan.status {
@@ -31,20 +70,43 @@ fn status(plan: &Plan) -> &'static str {
     }
 }
 
+/// A plan as written: its item (the whole plan, or a large plan's header)
+/// and the parts to write before it.
+struct PlanWrite {
+    item: Item,
+    parts: Option<(Parts, Vec<Item>)>,
+}
+
 /// A plan, listed by date through GSI1. A `Put` of it replaces the item,
 /// which also clears any publication lock.
-fn plan_item(plan: &Plan) -> Result<Item, StoreError> {
-    Ok(item(
-        org_pk(&plan.org_id),
-        format!("PLAN#{}", plan.id),
-        [
-            (BODY, s(to_json(plan)?)),
-            (VERSION, n(plan.version)),
-            ("status", s(status(plan))),
-            (GSI1PK, s(format!("ORG#{}#DATE#{}", plan.org_id, plan.date))),
-            (GSI1SK, s(format!("PLAN#{}", plan.id))),
-        ],
-    ))
+fn plan_item(plan: &Plan) -> Result<PlanWrite, StoreError> {
+    let json = to_json(plan)?;
+    let mut attrs = vec![
+        (VERSION, n(plan.version)),
+        ("status", s(status(plan))),
+        (GSI1PK, s(format!("ORG#{}#DATE#{}", plan.org_id, plan.date))),
+        (GSI1SK, s(format!("PLAN#{}", plan.id))),
+    ];
+    if json.len() <= MAX_INLINE_PLAN {
+        attrs.push((BODY, s(json)));
+        return Ok(PlanWrite { item: item(org_pk(&plan.org_id), format!("PLAN#{}", plan.id), attrs), parts: None });
+    }
+    // Unique per write: concurrent writers of the same version never share parts.
+    let generation = format!("{:020}-{}", plan.version, OffsetDateTime::now_utc().unix_timestamp_nanos());
+    let pieces = crate::orders::split_body(&json, MAX_INLINE_PLAN);
+    let parts = Parts { generation: generation.clone(), count: pieces.len() };
+    let items = pieces
+        .iter()
+        .enumerate()
+        .map(|(i, piece)| {
+            let mut part = part_key(&plan.org_id, &plan.id, &generation, i);
+            part.insert(BODY.to_owned(), s(*piece));
+            part
+        })
+        .collect();
+    attrs.push((PARTS, n(parts.count)));
+    attrs.push((GEN, s(generation)));
+    Ok(PlanWrite { item: item(org_pk(&plan.org_id), format!("PLAN#{}", plan.id), attrs), parts: Some((parts, items)) })
 }
 
 fn link_key(token_hash: &str) -> Item {
@@ -77,14 +139,99 @@ fn plan_unlocked_at(expected: u64) -> Cond {
         .value(":now", n(OffsetDateTime::now_utc().unix_timestamp()))
 }
 
+fn plan_key(org: &OrgId, plan: &PlanId) -> Item {
+    key(org_pk(org), format!("PLAN#{plan}"))
+}
+
 impl DynamoStore {
+    /// Writes a large plan's parts, before its header points to them. On a
+    /// failure, deletes what it wrote.
+    async fn write_parts(&self, plan: &Plan, write: &PlanWrite) -> Result<(), StoreError> {
+        let Some((parts, items)) = &write.parts else { return Ok(()) };
+        for part in items {
+            if let Err(e) = self.put_if(part.clone(), Cond::none()).await {
+                self.drop_parts(plan, Some(parts)).await;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes a generation of parts no header points to (any more).
+    async fn drop_parts(&self, plan: &Plan, parts: Option<&Parts>) {
+        let Some(parts) = parts else { return };
+        if let Err(e) = self.delete_all(part_keys(&plan.org_id, &plan.id, parts)).await {
+            tracing::warn!(plan = %plan.id, error = %e, "could not delete a plan's unused parts");
+        }
+    }
+
+    /// The parts the stored header points to now.
+    async fn stored_parts(&self, plan: &Plan) -> Result<Option<Parts>, StoreError> {
+        match self.get(plan_key(&plan.org_id, &plan.id)).await? {
+            Some(item) => parts_of(&item),
+            None => Ok(None),
+        }
+    }
+
+    /// After a header write: on success the replaced parts go, on a refusal
+    /// our own. An unknown outcome (the store did not answer) keeps both,
+    /// since the header may point to either.
+    async fn settle_parts<T>(&self, plan: &Plan, ours: &PlanWrite, old: Option<&Parts>, written: &Result<Result<(), T>, StoreError>) {
+        match written {
+            Ok(Ok(())) => {
+                if old != ours.parts.as_ref().map(|(p, _)| p) {
+                    self.drop_parts(plan, old).await;
+                }
+            }
+            Ok(Err(_)) => self.drop_parts(plan, ours.parts.as_ref().map(|(p, _)| p)).await,
+            Err(_) => {}
+        }
+    }
+
+    /// A plan, whole: one item, or a header and its parts, read consistently.
+    pub(crate) async fn read_plan(&self, org: &OrgId, id: &PlanId) -> Result<Plan, StoreError> {
+        for _ in 0..READ_ATTEMPTS {
+            let Some(item) = self.get(plan_key(org, id)).await? else {
+                return Err(StoreError::NotFound { kind: "plan", id: id.to_string() });
+            };
+            if let Some(plan) = self.assemble(org, id, &item).await? {
+                return Ok(plan);
+            }
+        }
+        Err(StoreError::Unavailable(format!("plan {id} kept changing while it was read; try again")))
+    }
+
+    /// The plan an item holds; `None` when its parts were replaced by a
+    /// concurrent write since the header was read (read the header again).
+    async fn assemble(&self, org: &OrgId, id: &PlanId, item: &Item) -> Result<Option<Plan>, StoreError> {
+        let Some(parts) = parts_of(item)? else { return crate::item::body(item).map(Some) };
+        let keys = part_keys(org, id, &parts);
+        let found = self.batch_get(keys.clone()).await?;
+        if found.len() != parts.count {
+            return Ok(None);
+        }
+        let by_sk: HashMap<&str, &Item> = found.iter().map(|i| Ok((get_s(i, SK)?, i))).collect::<Result<_, StoreError>>()?;
+        let mut json = String::new();
+        for k in &keys {
+            let part = by_sk.get(get_s(k, SK)?).ok_or_else(|| StoreError::Corrupt(format!("a part of plan {id} is missing")))?;
+            json.push_str(get_s(part, BODY)?);
+        }
+        crate::item::from_json(&json).map(Some)
+    }
+
     pub(crate) async fn put_plan(&self, plan: &Plan) -> Result<(), StoreError> {
-        match self.put_if(plan_item(plan)?, Cond::not_exists()).await? {
+        let write = plan_item(plan)?;
+        self.write_parts(plan, &write).await?;
+        let written = self.put_if(write.item.clone(), Cond::not_exists()).await;
+        self.settle_parts(plan, &write, None, &written).await;
+        match written? {
             Ok(()) => Ok(()),
             Err(_) => Err(StoreError::AlreadyExists { kind: "plan", id: plan.id.to_string() }),
         }
     }
 
+    /// Plans in id order, by date through GSI1 (headers only are listed;
+    /// a large plan's parts are read for each plan returned).
     pub(crate) async fn plan_page(
         &self,
         org: &OrgId,
@@ -92,20 +239,73 @@ impl DynamoStore {
         after: Option<&PlanId>,
         limit: u32,
     ) -> Result<KeyPage<Plan, PlanId>, StoreError> {
-        let range = match filter.date {
-            Some(date) => Range { on_index: true, pk: format!("ORG#{org}#DATE#{date}"), prefix: "PLAN#" },
-            None => Range { on_index: false, pk: org_pk(org), prefix: "PLAN#" },
+        let limit = limit.max(1) as usize;
+        let (on_index, pk) = match filter.date {
+            Some(date) => (true, format!("ORG#{org}#DATE#{date}")),
+            None => (false, org_pk(org)),
         };
-        let keep = |p: &Plan| !filter.published_only || p.status == PlanStatus::Published;
-        let (items, next) = self.list_page(&range, after.map(PlanId::as_str), limit, filter.published_only, keep).await?;
-        let next = next.map(|id| PlanId::new(id).map_err(corrupt)).transpose()?;
-        Ok(KeyPage { items, next })
+        let (pk_attr, sk_attr) = if on_index { (GSI1PK, GSI1SK) } else { (PK, SK) };
+        // BETWEEN is inclusive: the plan at `after` itself is skipped below.
+        let lo = after.map_or_else(|| "PLAN#".to_owned(), |a| format!("PLAN#{a}"));
+        let mut plans: Vec<Plan> = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(on_index.then(|| crate::item::GSI1.to_owned()))
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+                .expression_attribute_names("#pk", pk_attr)
+                .expression_attribute_names("#sk", sk_attr)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":lo", s(lo.clone()))
+                .expression_attribute_values(":hi", s("PLAN$"))
+                .set_consistent_read((!on_index).then_some(true))
+                .limit(i32::try_from((limit + 1).min(200)).unwrap_or(200))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items.unwrap_or_default() {
+                let id = crate::item::id_after(get_s(&item, SK)?, "PLAN#")?;
+                if Some(id) == after.map(PlanId::as_str) {
+                    continue;
+                }
+                if filter.published_only && get_s(&item, "status")? != "published" {
+                    continue;
+                }
+                let id = PlanId::new(id).map_err(corrupt)?;
+                // The index may lag a flip: then the table's header is read.
+                let plan = match self.assemble(org, &id, &item).await? {
+                    Some(plan) => plan,
+                    None => self.read_plan(org, &id).await?,
+                };
+                if filter.published_only && plan.status != PlanStatus::Published {
+                    continue;
+                }
+                plans.push(plan);
+                if plans.len() > limit {
+                    plans.truncate(limit);
+                    let next = plans.last().map(|p| p.id.clone());
+                    return Ok(KeyPage { items: plans, next });
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(KeyPage { items: plans, next: None });
+            }
+        }
     }
 
     pub(crate) async fn replace_plan(&self, plan: &Plan, expected: u64) -> Result<(), StoreError> {
-        let item = plan_item(plan)?;
-        let k = key_of(&item);
-        match self.put_if(item, plan_unlocked_at(expected)).await? {
+        let write = plan_item(plan)?;
+        let k = key_of(&write.item);
+        let old = self.stored_parts(plan).await?;
+        self.write_parts(plan, &write).await?;
+        let written = self.put_if(write.item.clone(), plan_unlocked_at(expected)).await;
+        self.settle_parts(plan, &write, old.as_ref(), &written).await;
+        match written? {
             Ok(()) => Ok(()),
             Err(old) => Err(self.version_conflict("plan", plan.id.to_string(), expected, old, k).await),
         }
@@ -127,10 +327,12 @@ impl DynamoStore {
     async fn publish_at_once(&self, publication: &PlanPublication) -> Result<(), StoreError> {
         let plan = &publication.plan;
         let mut tx = Tx::new(&self.table);
-        let plan_item = plan_item(plan)?;
-        let plan_key = key_of(&plan_item);
+        let write = plan_item(plan)?;
+        let plan_key = key_of(&write.item);
+        let old = self.stored_parts(plan).await?;
+        self.write_parts(plan, &write).await?;
         tx.put(
-            plan_item,
+            write.item.clone(),
             plan_unlocked_at(publication.expected_version),
             OnFail::Version { kind: "plan", id: plan.id.to_string(), expected: publication.expected_version, key: plan_key },
         )?;
@@ -143,7 +345,9 @@ impl DynamoStore {
         for entry in &publication.outbox {
             outbox::add(&mut tx, entry)?;
         }
-        match self.transact(tx).await? {
+        let written = self.transact(tx).await;
+        self.settle_parts(plan, &write, old.as_ref(), &written).await;
+        match written? {
             Ok(()) => Ok(()),
             Err(refused) => Err(self.refusal(refused).await),
         }
@@ -157,6 +361,8 @@ impl DynamoStore {
         let plan = &publication.plan;
         let plan_key = key(org_pk(&plan.org_id), format!("PLAN#{}", plan.id));
         let token = format!("{}-{}", plan.id, OffsetDateTime::now_utc().unix_timestamp_nanos());
+        // Encoded before anything is written, so it cannot fail half-way.
+        let write = plan_item(plan)?;
         // The plan is checked first, as in SQLite, by taking its lock.
         self.lock_plan(plan, publication.expected_version, &plan_key, &token).await?;
         let ids: Vec<OrderId> = publication.orders.iter().map(|u| u.order.id.clone()).collect();
@@ -228,7 +434,19 @@ impl DynamoStore {
             }
         }
         let ours = Cond::new("#lock = :token").name("#lock", LOCK).value(":token", s(token.clone()));
-        match self.put_if(plan_item(plan)?, ours).await {
+        // Locked by us: the header's parts cannot change under us now.
+        let flipped = match self.stored_parts(plan).await {
+            Ok(old) => match self.write_parts(plan, &write).await {
+                Ok(()) => {
+                    let written = self.put_if(write.item.clone(), ours).await;
+                    self.settle_parts(plan, &write, old.as_ref(), &written).await;
+                    written
+                }
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match flipped {
             Ok(Ok(())) => Ok(()),
             outcome => {
                 // Our lease ran out and someone else took the plan.

@@ -8,6 +8,7 @@ mod notify;
 mod outbox;
 mod reports;
 mod pod;
+mod slots;
 mod tracking;
 
 use std::path::Path;
@@ -466,6 +467,42 @@ impl Store for SqliteStore {
             }
             tx.commit().map_err(unavailable)?;
             Ok(OrdersWrite::Written)
+        })
+        .await
+    }
+
+    async fn create_orders_holding(
+        &self,
+        org: &OrgId,
+        orders: &[Order],
+        record: Option<&IdempotencyRecord>,
+        holds: &[doorstep_core::ports::SlotHold],
+    ) -> Result<doorstep_core::ports::HeldOrdersWrite, StoreError> {
+        self.write_orders_holding(org, orders, record, holds).await
+    }
+
+    async fn slot_counts(&self, org: &OrgId, date: time::Date) -> Result<Vec<doorstep_core::ports::SlotCount>, StoreError> {
+        self.read_slot_counts(org, date).await
+    }
+
+    async fn slot_hold(&self, org: &OrgId, order: &OrderId) -> Result<Option<doorstep_core::ports::SlotHold>, StoreError> {
+        self.read_slot_hold(org, order).await
+    }
+
+    async fn release_slot(&self, org: &OrgId, order: &OrderId) -> Result<bool, StoreError> {
+        self.release_slot_hold(org, order).await
+    }
+
+    async fn replace_idempotency_answer(&self, org: &OrgId, key: &str, request_hash: &str, status: u16, body: &str) -> Result<bool, StoreError> {
+        let (org, key, hash, body) = (org.clone(), key.to_owned(), request_hash.to_owned(), body.to_owned());
+        self.with_conn(move |conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE idempotency SET status = ?4, body = ?5 WHERE org_id = ?1 AND key = ?2 AND request_hash = ?3",
+                    params![org.as_str(), key, hash, status, body],
+                )
+                .map_err(unavailable)?;
+            Ok(changed == 1)
         })
         .await
     }

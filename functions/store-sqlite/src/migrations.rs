@@ -73,6 +73,13 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE blob_uploads (org_id TEXT NOT NULL, key TEXT NOT NULL, order_id TEXT NOT NULL, granted_ms INTEGER NOT NULL,
         state TEXT NOT NULL, settled_at TEXT, PRIMARY KEY (org_id, key));
      CREATE INDEX blob_uploads_to_sweep ON blob_uploads (state, granted_ms);",
+    // 9: delivery slot reservations: one counter per (org, date, zone, slot
+    // start), raised in the order insert's transaction only while below the
+    // capacity, and one hold per order so cancelling releases it once.
+    "CREATE TABLE slot_counters (org_id TEXT NOT NULL, date TEXT NOT NULL, zone TEXT NOT NULL, start TEXT NOT NULL,
+        count INTEGER NOT NULL, PRIMARY KEY (org_id, date, zone, start));
+     CREATE TABLE slot_holds (org_id TEXT NOT NULL, order_id TEXT NOT NULL, date TEXT NOT NULL, zone TEXT NOT NULL,
+        start TEXT NOT NULL, capacity INTEGER NOT NULL, slot_window TEXT NOT NULL, PRIMARY KEY (org_id, order_id));",
 ];
 
 pub fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

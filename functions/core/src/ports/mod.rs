@@ -7,6 +7,7 @@ mod notify;
 mod outbox;
 mod pod;
 mod reports;
+mod slots;
 mod store;
 mod tracking;
 
@@ -16,6 +17,7 @@ pub use notify::{Claim, NotifyStore, Outgoing, SendError, SendRecord, SendState,
 pub use outbox::OutboxEntry;
 pub use blobs::{BlobError, BlobStat, BlobStore, UploadGrant, UploadRecord, UploadState, is_valid_key};
 pub use reports::{ReportStore, VersionedDay};
+pub use slots::{HeldOrdersWrite, SlotCount, SlotHold, SlotKey};
 pub use pod::{ActionWrite, DriverAction, MAX_OTP_CODES, OTP_KIND, OtpGuess, OtpRecord, PodStore};
 pub use tracking::{PingWrite, PingsRecorded, TrackingStore};
 pub use store::{

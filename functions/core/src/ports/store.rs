@@ -5,6 +5,7 @@ use doorstep_domain::{Depot, DepotId, Driver, DriverId, Order, OrderId, OrgId, O
 use time::{Date, OffsetDateTime};
 
 use super::OutboxEntry;
+use super::{HeldOrdersWrite, SlotCount, SlotHold};
 
 /// Everything one organisation has set up, written or read as a whole.
 #[derive(Debug, Clone, PartialEq)]
@@ -228,8 +229,37 @@ pub trait Store: Send + Sync + 'static {
         record: Option<&IdempotencyRecord>,
     ) -> Result<OrdersWrite, StoreError>;
 
+    /// Like [`Store::create_orders`], and in the same transaction each hold
+    /// and its slot counter raised by one, each counter only while it stays
+    /// within the hold's capacity. A full slot writes nothing and names the
+    /// first order refused (`SlotFull`). At most 40 holds per call (one
+    /// DynamoDB transaction holds the orders, holds and counters).
+    async fn create_orders_holding(
+        &self,
+        org: &OrgId,
+        orders: &[Order],
+        record: Option<&IdempotencyRecord>,
+        holds: &[SlotHold],
+    ) -> Result<HeldOrdersWrite, StoreError>;
+
+    /// The day's slot counters (only those ever raised).
+    async fn slot_counts(&self, org: &OrgId, date: Date) -> Result<Vec<SlotCount>, StoreError>;
+
+    /// The order's slot hold, if it has one.
+    async fn slot_hold(&self, org: &OrgId, order: &OrderId) -> Result<Option<SlotHold>, StoreError>;
+
+    /// Deletes the order's hold and lowers its counter by one, at once;
+    /// `false` (and nothing written) if it held no slot.
+    async fn release_slot(&self, org: &OrgId, order: &OrderId) -> Result<bool, StoreError>;
+
     /// The unexpired record for `key`, if any.
     async fn idempotency_record(&self, org: &OrgId, key: &str, now: OffsetDateTime) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Replaces the stored answer under `key` with `status` and `body` when
+    /// the record is complete and was made by the request `request_hash`, so
+    /// that replays repeat the final answer (auto-dispatch changes it after
+    /// the write). `false` when there is no such record or its answer cannot
+    /// be rewritten in place (DynamoDB answers stored in parts).
+    async fn replace_idempotency_answer(&self, org: &OrgId, key: &str, request_hash: &str, status: u16, body: &str) -> Result<bool, StoreError>;
 
     async fn get_order(&self, org: &OrgId, id: &OrderId) -> Result<Order, StoreError>;
     /// The orders of `org` among `ids` that exist, in no particular order.

@@ -79,7 +79,8 @@ pub async fn create_with(
     let slot_text = if slots.iter().all(Option::is_none) { String::new() } else { format!("\nslots {}", to_json(&slots)?) };
     let request_hash = sha256_hex(format!("orders.create\n{operation}{slot_text}").as_bytes());
     let written = std::sync::Mutex::new(Vec::new());
-    let response = write_idempotently(store, clock, principal, idempotency_key, &request_hash, || async {
+    let bookings = std::sync::Mutex::new(crate::usecases::slots::Bookings::default());
+    let response = write_idempotently_holding(store, clock, principal, idempotency_key, &request_hash, &bookings, || async {
         let now = clock.now();
         let (news, list) = match intake {
             Intake::One(new) => (std::slice::from_ref(new), None),
@@ -96,7 +97,10 @@ pub async fn create_with(
             .iter()
             .map(|new| Ok(Order::from_new(OrderId::new(new_id("ord", now)).map_err(id_error)?, principal.org.clone(), new.clone(), now)))
             .collect::<Result<Vec<_>>>()?;
-        crate::usecases::slots::apply_slots(store, clock, principal, &mut orders, slots, list).await?;
+        let booked = crate::usecases::slots::apply_slots(store, clock, principal, &mut orders, slots, list).await?;
+        if let Ok(mut b) = bookings.lock() {
+            *b = booked;
+        }
         let body = match intake {
             Intake::One(_) => to_json(&orders[0])?,
             Intake::Batch(_) => to_json(&CreatedOrders { orders: orders.clone() })?,
@@ -109,7 +113,11 @@ pub async fn create_with(
     .await?;
     if !response.replayed {
         let ids = written.into_inner().unwrap_or_default();
-        crate::usecases::auto_dispatch::after_intake(store, ports, clock, &principal.org, &ids).await;
+        if crate::usecases::auto_dispatch::after_intake(store, ports, clock, &principal.org, &ids).await {
+            // Answer with the orders as auto-dispatch left them (and keep that for replays).
+            let one = matches!(intake, Intake::One(_));
+            return Ok(crate::usecases::auto_dispatch::final_answer(store, principal, idempotency_key, &request_hash, one, response, &ids).await);
+        }
     }
     Ok(response)
 }
@@ -123,6 +131,25 @@ pub(crate) async fn write_idempotently<F, Fut>(
     principal: &Principal,
     idempotency_key: Option<&str>,
     request_hash: &str,
+    prepare: F,
+) -> Result<StoredResponse>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<PreparedWrite>>,
+{
+    let none = std::sync::Mutex::default();
+    write_idempotently_holding(store, clock, principal, idempotency_key, request_hash, &none, prepare).await
+}
+
+/// Like [`write_idempotently`], also writing the slot holds `prepare` left
+/// in `bookings` in the orders' transaction.
+async fn write_idempotently_holding<F, Fut>(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    principal: &Principal,
+    idempotency_key: Option<&str>,
+    request_hash: &str,
+    bookings: &std::sync::Mutex<crate::usecases::slots::Bookings>,
     prepare: F,
 ) -> Result<StoredResponse>
 where
@@ -146,7 +173,8 @@ where
         created_at: now,
         expires_at: now + IDEMPOTENCY_TTL,
     });
-    match store.create_orders(&principal.org, &prepared.orders, record.as_ref()).await? {
+    let bookings = bookings.lock().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default();
+    match crate::usecases::slots::write_holding(store, principal, &prepared.orders, record.as_ref(), &bookings).await? {
         OrdersWrite::Written => Ok(StoredResponse { status: prepared.status, body: prepared.body, replayed: false }),
         // Another request with this key won the race: answer as it did.
         OrdersWrite::AlreadyRecorded(existing) => replay(existing, request_hash),
@@ -247,6 +275,7 @@ pub async fn patch(store: &dyn Store, clock: &dyn Clock, principal: &Principal, 
         }])));
     }
     store.update_order(&order, read_version).await?;
+    crate::usecases::slots::release_if_left(store, &order).await;
     Ok(order)
 }
 
@@ -289,6 +318,7 @@ pub async fn apply_event_with(
         }
         None => store.update_order(&order, request.version).await?,
     }
+    crate::usecases::slots::release_if_left(store, &order).await;
     Ok(order)
 }
 

@@ -1,14 +1,18 @@
 //! Delivery slots: which of a day's slots an address can still book, checked
 //! by counting per zone and then by insertion feasibility with the optimizer
 //! (into the published plan if there is one, else a quick construction of the
-//! day's open orders), and booking one at order intake.
+//! day's open orders), and booking one at order intake: the order's slot
+//! hold and its counter are written in the order insert's transaction, the
+//! counter only while below the zone's capacity (so concurrent checkouts
+//! cannot overbook), and released when the order is cancelled or moved out
+//! of the slot.
 
 use std::collections::BTreeMap;
 
 use doorstep_domain::api::OrderQuery;
 use doorstep_domain::auth::Role;
 use doorstep_domain::planning::{PlanningInput, TravelSettings, build_problem};
-use doorstep_domain::slots::{SlotAvailability, SlotChoice, SlotList, SlotReason, SlotSettings, SlotZone};
+use doorstep_domain::slots::{SlotAvailability, SlotChoice, SlotList, SlotReason, SlotSettings};
 use doorstep_domain::time::{LocalWindow, TimeWindow};
 use doorstep_domain::validation::{FieldError, codes};
 use doorstep_domain::{LatLon, Order, OrderId, OrderState, Organisation, Plan, ValidationErrors};
@@ -16,7 +20,7 @@ use doorstep_optimizer as opt;
 use time::{Date, OffsetDateTime};
 
 use crate::error::{Error, Result};
-use crate::ports::{Clock, PlanFilter, Principal, Store};
+use crate::ports::{Clock, HeldOrdersWrite, IdempotencyRecord, OrdersWrite, PlanFilter, Principal, SlotHold, SlotKey, Store};
 use crate::usecases::auth::require;
 use crate::tz::offset_on;
 use crate::usecases::auto_dispatch::{InsertInput, best_insertion};
@@ -26,6 +30,9 @@ const CALLERS: &[Role] = &[Role::Dispatcher, Role::Integration];
 pub const CHECK_ITERATIONS: u64 = 60;
 /// Most orders of one day read for a check (pages of 200).
 const MAX_DAY_ORDERS: usize = 4_000;
+/// Most orders in one request that books slots: orders, holds and counters
+/// go in one DynamoDB transaction (100 items).
+pub const MAX_ORDERS_WITH_SLOTS: usize = 40;
 
 /// `GET /api/slots?date=&lat=&lon=`.
 pub async fn list(store: &dyn Store, clock: &dyn Clock, principal: &Principal, date: Date, point: LatLon) -> Result<SlotList> {
@@ -49,8 +56,17 @@ pub async fn list(store: &dyn Store, clock: &dyn Clock, principal: &Principal, d
     Ok(day.availability(&org, settings, date, point, clock.now(), None))
 }
 
+/// The slot holds an intake writes with its orders, and each held order's
+/// field path for a refusal.
+#[derive(Debug, Default)]
+pub(crate) struct Bookings {
+    pub holds: Vec<SlotHold>,
+    paths: Vec<(OrderId, String, String)>,
+}
+
 /// Gives each order with a slot that slot's window, after checking it is
 /// still available; `Conflict` naming `slot` (or `orders[i].slot`) if not.
+/// Returns the holds to write with the orders (see [`write_holding`]).
 pub(crate) async fn apply_slots(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -58,14 +74,22 @@ pub(crate) async fn apply_slots(
     orders: &mut [Order],
     slots: &[Option<SlotChoice>],
     list: Option<&str>,
-) -> Result<()> {
+) -> Result<Bookings> {
+    let mut bookings = Bookings::default();
     if slots.iter().all(Option::is_none) {
-        return Ok(());
+        return Ok(bookings);
     }
     let path = |i: usize| match list {
         Some(name) => format!("{name}[{i}].slot"),
         None => "slot".to_owned(),
     };
+    if orders.len() > MAX_ORDERS_WITH_SLOTS {
+        return Err(Error::Invalid(ValidationErrors(vec![field_error(
+            list.unwrap_or("orders"),
+            codes::TOO_MANY,
+            format!("a request that books delivery slots may hold at most {MAX_ORDERS_WITH_SLOTS} orders"),
+        )])));
+    }
     let org = store.organisation(&principal.org).await?;
     let Some(settings) = org.settings.delivery_slots.as_ref() else {
         return Err(Error::Invalid(ValidationErrors(vec![field_error(&path(0), codes::NOT_ALLOWED, "this organisation offers no delivery slots")])));
@@ -91,9 +115,65 @@ pub(crate) async fn apply_slots(
             let reason = found.reason.map_or("unavailable".to_owned(), |r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default());
             return Err(Error::Conflict { message: format!("slot {} is no longer available ({reason}); list the slots again", slot.id()), field: Some(path(i)) });
         }
+        let Some(zone) = settings.zone_of(point) else {
+            return Err(Error::Internal("an available slot has no zone".into()));
+        };
         order.time_windows = vec![found.window];
+        bookings.holds.push(SlotHold {
+            order_id: order.id.clone(),
+            slot: SlotKey { date: slot.date, zone: zone.name.clone(), start: local.start },
+            capacity: zone.capacity_per_slot,
+            window: found.window,
+        });
+        bookings.paths.push((order.id.clone(), path(i), slot.id()));
     }
-    Ok(())
+    Ok(bookings)
+}
+
+/// Writes the orders with their slot holds (all or nothing); a slot that
+/// filled up since the check answers `Conflict` naming that order's `slot`.
+pub(crate) async fn write_holding(
+    store: &dyn Store,
+    principal: &Principal,
+    orders: &[Order],
+    record: Option<&IdempotencyRecord>,
+    bookings: &Bookings,
+) -> Result<OrdersWrite> {
+    if bookings.holds.is_empty() {
+        return Ok(store.create_orders(&principal.org, orders, record).await?);
+    }
+    match store.create_orders_holding(&principal.org, orders, record, &bookings.holds).await? {
+        HeldOrdersWrite::Written => Ok(OrdersWrite::Written),
+        HeldOrdersWrite::AlreadyRecorded(existing) => Ok(OrdersWrite::AlreadyRecorded(existing)),
+        HeldOrdersWrite::SlotFull { order_id } => {
+            let (path, id) = bookings
+                .paths
+                .iter()
+                .find(|(o, _, _)| *o == order_id)
+                .map_or(("slot".to_owned(), String::new()), |(_, p, id)| (p.clone(), id.clone()));
+            Err(Error::Conflict { message: format!("slot {id} is no longer available (zone_full); list the slots again"), field: Some(path) })
+        }
+    }
+}
+
+/// After an order changed: releases its slot hold if it was cancelled or
+/// moved out of the slot's window. Never fails the change (already
+/// committed): a failed release is logged and leaves the slot counted.
+pub(crate) async fn release_if_left(store: &dyn Store, order: &Order) {
+    let released = async {
+        let Some(hold) = store.slot_hold(&order.org_id, &order.id).await? else { return Ok::<bool, crate::ports::StoreError>(false) };
+        let left = order.state() == OrderState::Cancelled || order.time_windows.first() != Some(&hold.window);
+        if !left {
+            return Ok(false);
+        }
+        store.release_slot(&order.org_id, &order.id).await
+    }
+    .await;
+    match released {
+        Ok(true) => tracing::debug!(order = %order.id, "released the order's delivery slot"),
+        Ok(false) => {}
+        Err(e) => tracing::error!(order = %order.id, error = %e, "could not release a delivery slot; it stays counted"),
+    }
 }
 
 fn field_error(path: &str, code: &str, message: impl Into<String>) -> FieldError {
@@ -103,6 +183,8 @@ fn field_error(path: &str, code: &str, message: impl Into<String>) -> FieldError
 /// What one day's checks read once.
 struct Day {
     orders: Vec<Order>,
+    /// Slot holds per (zone, local start): the reservation counters.
+    counts: BTreeMap<(String, doorstep_domain::time::TimeOfDay), u32>,
     plans: Vec<Plan>,
     plan_orders: BTreeMap<doorstep_domain::PlanId, Vec<Order>>,
     depots: Vec<doorstep_domain::Depot>,
@@ -130,8 +212,10 @@ impl Day {
             let ids: Vec<OrderId> = plan.stops().map(|(_, s)| s.order_id.clone()).collect();
             plan_orders.insert(plan.id.clone(), store.get_orders(&org.id, &ids).await?);
         }
+        let counts = store.slot_counts(&org.id, date).await?.into_iter().map(|c| ((c.slot.zone, c.slot.start), c.count)).collect();
         Ok(Self {
             orders,
+            counts,
             plans,
             plan_orders,
             depots: store.list_depots(&org.id).await?,
@@ -152,7 +236,7 @@ impl Day {
                 let window = local.on(date, offset);
                 let id = SlotChoice { date, start: local.start }.id();
                 let (booked, capacity) = match zone {
-                    Some(z) => (self.booked(settings, z, &window), z.capacity_per_slot),
+                    Some(z) => (self.counts.get(&(z.name.clone(), local.start)).copied().unwrap_or(0), z.capacity_per_slot),
                     None => (0, 0),
                 };
                 let reason = if zone.is_none() {
@@ -170,17 +254,6 @@ impl Day {
             })
             .collect();
         SlotList { date, zone: zone.map(|z| z.name.clone()), slots }
-    }
-
-    /// Orders of the day in `zone` whose window is exactly this slot.
-    fn booked(&self, settings: &SlotSettings, zone: &SlotZone, window: &TimeWindow) -> u32 {
-        let n = self
-            .orders
-            .iter()
-            .filter(|o| o.time_windows.first().is_some_and(|w| w.start == window.start && w.end == window.end))
-            .filter(|o| o.address.location().and_then(|p| settings.zone_of(p)).is_some_and(|z| z.name == zone.name))
-            .count();
-        u32::try_from(n).unwrap_or(u32::MAX)
     }
 
     /// Whether an order at `point` with `window` can be served next to the
