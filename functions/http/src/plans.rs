@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use doorstep_core::usecases::plans;
+use doorstep_core::usecases::reassign::{self, ReassignOutcome, ReassignPorts, ReassignStop};
 use doorstep_domain::api::{DEFAULT_PAGE_SIZE, ErrorCode, MAX_PAGE_SIZE, Page, PlanVersion};
 use doorstep_domain::dispatch::{DriverRoute, PublishedPlan, SavePlanRequest, UpdateRoute};
 use doorstep_domain::time::iso_date;
@@ -22,12 +23,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/plans/{id}", get(get_plan))
         .route("/api/plans/{id}/publish", post(publish_plan))
         .route("/api/plans/{id}/routes/{route_id}", put(update_route))
+        .route("/api/plans/{id}/stops/reassign", post(reassign_stop))
         .route("/api/drivers/me/route", get(driver_route))
 }
 
 #[utoipa::path(post, path = "/api/plans", tag = "plans", security(("bearer" = [])),
-    request_body(content = Object, description = "SavePlanRequest {depot_id, date, routes: [{vehicle_id, driver_id, planned_start, planned_end, stops: [{order_id, kind, location?, planned_arrival, planned_departure}]}], unassigned}"),
-    responses((status = 201, description = "Plan (draft)", body = Object), crate::openapi::Errors))]
+    request_body = SavePlanRequest,
+    responses((status = 201, description = "The plan, as a draft", body = Plan), crate::openapi::Errors))]
 pub async fn save_plan(
     State(state): State<AppState>,
     Caller(principal): Caller,
@@ -52,7 +54,7 @@ struct PlanListQuery {
 
 #[utoipa::path(get, path = "/api/plans", tag = "plans", security(("bearer" = [])),
     params(("date" = Option<String>, Query, description = "YYYY-MM-DD"), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "Page<Plan>", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "One page of plans; next_cursor is absent on the last page", body = crate::openapi::PlanPage), crate::openapi::Errors))]
 pub async fn list_plans(State(state): State<AppState>, Caller(principal): Caller, request: Request) -> Result<Json<Page<Plan>>, HttpError> {
     let query: PlanListQuery = parse_query(request.uri())?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
@@ -63,7 +65,7 @@ pub async fn list_plans(State(state): State<AppState>, Caller(principal): Caller
 }
 
 #[utoipa::path(get, path = "/api/plans/{id}", tag = "plans", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200, description = "Plan", body = Object), crate::openapi::Errors))]
+    params(("id" = String, Path)), responses((status = 200, description = "The plan", body = Plan), crate::openapi::Errors))]
 pub async fn get_plan(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>) -> Result<Json<Plan>, HttpError> {
     let id: PlanId = path_id("plan", &id)?;
     Ok(Json(plans::get(state.store.as_ref(), &principal, &id).await?))
@@ -71,8 +73,8 @@ pub async fn get_plan(State(state): State<AppState>, Caller(principal): Caller, 
 
 #[utoipa::path(post, path = "/api/plans/{id}/publish", tag = "plans", security(("bearer" = [])),
     params(("id" = String, Path)),
-    request_body(content = Object, description = "PlanVersion {version}"),
-    responses((status = 200, description = "PublishedPlan {plan, tracking: [{stop_id, order_id, token}]}; tokens are shown only here", body = Object), crate::openapi::Errors))]
+    request_body(content = PlanVersion, description = "The version the caller read"),
+    responses((status = 200, description = "The published plan and each stop's customer tracking token; tokens are shown only here", body = PublishedPlan), crate::openapi::Errors))]
 pub async fn publish_plan(
     State(state): State<AppState>,
     Caller(principal): Caller,
@@ -87,8 +89,8 @@ pub async fn publish_plan(
 
 #[utoipa::path(put, path = "/api/plans/{id}/routes/{route_id}", tag = "plans", security(("bearer" = [])),
     params(("id" = String, Path), ("route_id" = String, Path)),
-    request_body(content = Object, description = "UpdateRoute {version, driver_id?, stops: [{stop_id, planned_arrival, planned_departure}], planned_end?}"),
-    responses((status = 200, description = "Plan", body = Object), crate::openapi::Errors))]
+    request_body = UpdateRoute,
+    responses((status = 200, description = "The updated plan", body = Plan), crate::openapi::Errors))]
 pub async fn update_route(
     State(state): State<AppState>,
     Caller(principal): Caller,
@@ -102,6 +104,23 @@ pub async fn update_route(
     Ok(Json(plans::update_route(state.store.as_ref(), state.clock.as_ref(), &principal, &id, &route_id, &request).await?))
 }
 
+#[utoipa::path(post, path = "/api/plans/{id}/stops/reassign", tag = "plans", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body(content = crate::openapi::ReassignStopSchema, description = "Moves an unstarted stop (not arrived, delivered or failed) of a published plan to `to_route_id` at `position` (index among that route's stops; absent = cheapest feasible place). Both routes are rescheduled on the server from the drivers' latest positions. A move that breaks a rule is refused with 422 naming it (e.g. \"time window: order ... arrives 14:12 after 14:00\") unless `force`; `dry_run` answers without writing. 409 if the plan is no longer at `version`."),
+    responses((status = 200, description = "The plan after the move (or as it would be, for a dry run), the moved stops and any rules broken", body = crate::openapi::ReassignOutcomeSchema), crate::openapi::Errors))]
+pub async fn reassign_stop(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<ReassignOutcome>, HttpError> {
+    let id: PlanId = path_id("plan", &id)?;
+    let request: ReassignStop = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
+    let ports = ReassignPorts { tracking: Some(state.tracking.as_ref()), pods: state.pods.as_deref() };
+    Ok(Json(reassign::reassign(state.store.as_ref(), ports, state.clock.as_ref(), &principal, &id, &request).await?))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RouteQuery {
@@ -111,7 +130,7 @@ struct RouteQuery {
 
 #[utoipa::path(get, path = "/api/drivers/me/route", tag = "plans", security(("bearer" = [])),
     params(("date" = String, Query, description = "YYYY-MM-DD")),
-    responses((status = 200, description = "DriverRoute {plan_id, plan_version, date, route, orders}", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "The caller's route that day with its orders", body = DriverRoute), crate::openapi::Errors))]
 pub async fn driver_route(State(state): State<AppState>, Caller(principal): Caller, request: Request) -> Result<Json<DriverRoute>, HttpError> {
     let query: RouteQuery = parse_query(request.uri())?;
     Ok(Json(plans::driver_route(state.store.as_ref(), &principal, query.date).await?))

@@ -74,6 +74,7 @@ fn endpoints(world: &World, org: &common::World, use_b: bool) -> Vec<Endpoint> {
         e(Method::GET, format!("/api/plans/{plan}"), None, Allowed::Dispatcher, true),
         e(Method::POST, format!("/api/plans/{plan}/publish"), Some(json!({"version": 2})), Allowed::Dispatcher, true),
         e(Method::PUT, format!("/api/plans/{plan}/routes/rte_x"), Some(json!({"version": 2, "stops": []})), Allowed::Dispatcher, true),
+        e(Method::POST, format!("/api/plans/{plan}/stops/reassign"), Some(json!({"version": 2, "order_id": order, "to_route_id": "rte_x"})), Allowed::Dispatcher, true),
         e(Method::GET, "/api/drivers/me/route?date=2026-11-23".into(), None, Allowed::Driver, false),
         e(Method::GET, "/api/slots?date=2026-11-23&lat=45.75&lon=4.84".into(), None, Allowed::Writers, false),
         e(Method::GET, "/api/organisation".into(), None, Allowed::Dispatcher, false),

@@ -193,3 +193,33 @@ async fn a_route_under_way_starts_from_the_drivers_latest_ping() {
     let route = &after.routes[0];
     assert_eq!(route.stops[0].order_id.as_str(), id, "served first, from where the driver is: {:?}", route.stops);
 }
+
+#[tokio::test]
+async fn the_intake_answer_says_dispatched_or_held_and_a_replay_repeats_it_byte_for_byte() {
+    let (world, _store) = world(true).await;
+    let key = [("idempotency-key", "intake-final-1")];
+    let body = new_order("10:00", "16:00", 2.0);
+    let created = check(&world.app, Method::POST, "/api/orders", Some(&world.key_a), &key, json_body(&body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.json["status"]["state"], "dispatched", "{}", created.text);
+    let id = created.json["id"].as_str().expect("id");
+    assert_eq!(created.json["version"], order(&world, id).await["version"], "the answer is the order as stored");
+    let replay = check(&world.app, Method::POST, "/api/orders", Some(&world.key_a), &key, json_body(&body)).await;
+    assert_eq!(replay.status, StatusCode::CREATED);
+    assert_eq!(replay.text, created.text, "a replay repeats the final answer");
+
+    // Held: the answer carries the reason; a batch answers each order's final state.
+    let key = [("idempotency-key", "intake-final-2")];
+    let batch = json!({"orders": [new_order("10:00", "16:00", 1.0), new_order("10:00", "16:00", 50_000.0)]});
+    let created = check(&world.app, Method::POST, "/api/orders", Some(&world.key_a), &key, json_body(&batch)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.json["orders"][0]["status"]["state"], "dispatched", "{}", created.text);
+    assert_eq!(created.json["orders"][1]["status"]["state"], "created", "{}", created.text);
+    assert_eq!(created.json["orders"][1]["dispatch_hold"]["reason"], "capacity", "{}", created.text);
+    let replay = check(&world.app, Method::POST, "/api/orders", Some(&world.key_a), &key, json_body(&batch)).await;
+    assert_eq!(replay.text, created.text);
+
+    // Without a key the answer is final too.
+    let plain = check(&world.app, Method::POST, "/api/orders", Some(&world.key_a), &[], json_body(&new_order("11:00", "16:00", 1.0))).await;
+    assert_eq!(plain.json["status"]["state"], "dispatched", "{}", plain.text);
+}

@@ -26,6 +26,37 @@ where
 {
     a_dispatch_hold_round_trips_through_the_versioned_update(&fresh_store().await).await;
     one_more_order_goes_into_a_published_plan_all_or_nothing(&fresh_store().await).await;
+    the_final_intake_answer_replaces_the_stored_one_for_its_own_request_only(&fresh_store().await).await;
+}
+
+/// Auto-dispatch changes an intake's answer after the write; replays must
+/// then repeat the final answer, and only the same request may replace it.
+async fn the_final_intake_answer_replaces_the_stored_one_for_its_own_request_only(store: &dyn Store) {
+    let case = "the_final_intake_answer_replaces_the_stored_one_for_its_own_request_only";
+    let business = sample_business("org-a");
+    store.import_business(&business).await.expect("import");
+    let org = &business.organisation.id;
+    let record = doorstep_core::ports::IdempotencyRecord {
+        org_id: org.clone(),
+        key: "intake-1".into(),
+        request_hash: "hash-1".into(),
+        status: 201,
+        body: "{\"state\":\"created\"}".into(),
+        created_at: AT,
+        expires_at: AT + time::Duration::hours(24),
+    };
+    let mut order = business.orders[0].clone();
+    order.id = doorstep_domain::OrderId::new("ord_final_answer").expect("id");
+    store.create_orders(org, &[order], Some(&record)).await.expect("write");
+    assert!(!store.replace_idempotency_answer(org, "intake-1", "hash-2", 201, "{\"other\":1}").await.expect("replace"), "{case}: another request's");
+    assert!(!store.replace_idempotency_answer(org, "intake-none", "hash-1", 201, "{}").await.expect("replace"), "{case}: no such key");
+    let final_body = "{\"state\":\"dispatched\",\"é\":\"ü\"}";
+    assert!(store.replace_idempotency_answer(org, "intake-1", "hash-1", 201, final_body).await.expect("replace"), "{case}: its own request");
+    let read = store.idempotency_record(org, "intake-1", AT).await.expect("read").expect("record");
+    assert_eq!(read.body, final_body, "{case}: the final answer, byte for byte");
+    assert_eq!((read.status, read.request_hash.as_str(), read.expires_at), (201, "hash-1", record.expires_at), "{case}: the rest unchanged");
+    let other = doorstep_domain::OrgId::new("org-b").expect("id");
+    assert!(!store.replace_idempotency_answer(&other, "intake-1", "hash-1", 201, "{}").await.expect("replace"), "{case}: another organisation's");
 }
 
 async fn a_dispatch_hold_round_trips_through_the_versioned_update(store: &dyn Store) {

@@ -32,6 +32,7 @@
 pub mod checker;
 pub mod clock;
 pub mod evaluate;
+pub mod insertion;
 mod math;
 pub mod model;
 pub mod rng;

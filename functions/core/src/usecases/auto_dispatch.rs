@@ -1,9 +1,11 @@
 //! Auto-dispatch: an order arriving during the day goes straight into the
 //! day's published plan when the organisation enables it.
 //!
-//! Cheapest feasible insertion over every published route of the day (each
-//! existing stop stays on its vehicle, finished stops stay first, a route
-//! under way starts from the driver's latest position), then a short seeded
+//! Cheapest feasible insertion over every published route of the day, found
+//! by the optimizer's insertion search (`doorstep_optimizer::insertion`, the
+//! checker's own rules; each existing stop stays on its vehicle, finished
+//! stops stay first, a route under way starts from the driver's latest
+//! position), then a short seeded
 //! local repair of the chosen route with the optimizer (`solve` with the
 //! started prefix locked). The result is committed like publishing: the plan
 //! with the new stop, the order dispatched, its tracking link and outbox
@@ -53,29 +55,81 @@ pub enum Outcome {
 }
 
 /// Runs auto-dispatch for freshly created orders of `org`; never fails.
-pub async fn after_intake(store: &dyn Store, ports: DispatchPorts<'_>, clock: &dyn Clock, org: &OrgId, ids: &[OrderId]) {
+/// True when it dispatched or held at least one of them.
+pub async fn after_intake(store: &dyn Store, ports: DispatchPorts<'_>, clock: &dyn Clock, org: &OrgId, ids: &[OrderId]) -> bool {
     if ids.is_empty() {
-        return;
+        return false;
     }
     let organisation = match store.organisation(org).await {
         Ok(o) => o,
         Err(e) => {
             tracing::warn!(%org, error = %e, "auto-dispatch skipped: cannot read the organisation");
-            return;
+            return false;
         }
     };
     if !organisation.settings.auto_dispatch {
-        return;
+        return false;
     }
+    let mut changed = false;
     if ids.len() > MAX_PER_REQUEST {
         tracing::info!(%org, orders = ids.len(), limit = MAX_PER_REQUEST, "auto-dispatching only the first orders of a large batch");
     }
     for id in ids.iter().take(MAX_PER_REQUEST) {
         match dispatch_one(store, ports, clock, &organisation, id).await {
-            Ok(outcome) => tracing::info!(%org, order = %id, ?outcome, "auto-dispatch"),
+            Ok(outcome) => {
+                changed |= !matches!(outcome, Outcome::Skipped(_));
+                tracing::info!(%org, order = %id, ?outcome, "auto-dispatch");
+            }
             Err(e) => tracing::warn!(%org, order = %id, error = %e, "auto-dispatch failed; the order waits for the next plan"),
         }
     }
+    changed
+}
+
+/// The intake's answer rebuilt from the orders as auto-dispatch left them
+/// (dispatched, or with their `dispatch_hold`), stored under the
+/// Idempotency-Key so a replay repeats it byte for byte. When the stored
+/// answer cannot be replaced, the first answer stands (replays stay equal).
+pub async fn final_answer(
+    store: &dyn Store,
+    principal: &crate::ports::Principal,
+    idempotency_key: Option<&str>,
+    request_hash: &str,
+    one: bool,
+    first: crate::usecases::orders::StoredResponse,
+    ids: &[OrderId],
+) -> crate::usecases::orders::StoredResponse {
+    let found = match store.get_orders(&principal.org, ids).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot re-read the new orders; answering as created");
+            return first;
+        }
+    };
+    let orders: Vec<Order> = ids.iter().filter_map(|id| found.iter().find(|o| &o.id == id).cloned()).collect();
+    if orders.len() != ids.len() || orders.is_empty() {
+        return first;
+    }
+    let body = if one {
+        crate::usecases::orders::to_json(&orders[0])
+    } else {
+        crate::usecases::orders::to_json(&doorstep_domain::dispatch::CreatedOrders { orders })
+    };
+    let Ok(body) = body else { return first };
+    if body == first.body {
+        return first;
+    }
+    if let Some(key) = idempotency_key {
+        match store.replace_idempotency_answer(&principal.org, key, request_hash, first.status, &body).await {
+            Ok(true) => {}
+            Ok(false) => return first,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot store the final answer for the Idempotency-Key; answering as created");
+                return first;
+            }
+        }
+    }
+    crate::usecases::orders::StoredResponse { status: first.status, body, replayed: false }
 }
 
 /// Tries to insert one open order into its day's published plan.
@@ -167,7 +221,7 @@ pub async fn dispatch_one(store: &dyn Store, ports: DispatchPorts<'_>, clock: &d
 }
 
 /// Latest ping positions of the plan's drivers (empty without a tracking store).
-async fn positions_of(tracking: Option<&dyn TrackingStore>, org: &OrgId, plan: &Plan, now: OffsetDateTime) -> BTreeMap<doorstep_domain::RouteId, (LatLon, OffsetDateTime)> {
+pub(crate) async fn positions_of(tracking: Option<&dyn TrackingStore>, org: &OrgId, plan: &Plan, now: OffsetDateTime) -> BTreeMap<doorstep_domain::RouteId, (LatLon, OffsetDateTime)> {
     let mut out = BTreeMap::new();
     let Some(tracking) = tracking else { return out };
     for route in &plan.routes {
@@ -263,7 +317,35 @@ impl Insertion {
     }
 }
 
-fn job_id(order: &Order, kind: StopKind) -> String {
+/// One route of a published plan as a single-vehicle optimizer problem: its
+/// open stops, the driver's start (latest ping, else last finished stop, else
+/// the depot; never before now or what is done) and the started prefix locked.
+pub(crate) struct RouteCase {
+    pub problem: opt::Problem,
+    /// The route's open jobs in their current order (locked prefix first).
+    pub base: Vec<String>,
+    /// How many of `base` are locked first.
+    pub locked: usize,
+}
+
+impl RouteCase {
+    pub fn routes(&self) -> Vec<opt::RouteJobs> {
+        vec![opt::RouteJobs { vehicle: self.problem.vehicles[0].id.clone(), jobs: self.base.clone(), break_after: None }]
+    }
+}
+
+/// What [`route_case`] reads the plan through.
+pub(crate) struct CaseInput<'a> {
+    /// Every order of the plan (and the ones being inserted) as one problem.
+    pub problem: &'a opt::Problem,
+    pub by_id: &'a BTreeMap<&'a OrderId, &'a Order>,
+    pub positions: &'a BTreeMap<doorstep_domain::RouteId, (LatLon, OffsetDateTime)>,
+    pub midnight: OffsetDateTime,
+    pub now: OffsetDateTime,
+}
+
+/// The job id of an order's stop.
+pub(crate) fn job_id(order: &Order, kind: StopKind) -> String {
     match (order.kind, kind) {
         (OrderKind::PickupAndDelivery, StopKind::Pickup) => format!("{}/pickup", order.id),
         (OrderKind::PickupAndDelivery, StopKind::Delivery) => format!("{}/delivery", order.id),
@@ -271,33 +353,80 @@ fn job_id(order: &Order, kind: StopKind) -> String {
     }
 }
 
+/// The job ids of an order, pickup first.
+pub(crate) fn job_ids(order: &Order) -> Vec<String> {
+    match order.kind {
+        OrderKind::PickupAndDelivery => vec![format!("{}/pickup", order.id), format!("{}/delivery", order.id)],
+        _ => vec![order.id.to_string()],
+    }
+}
+
 fn is_done(state: OrderState) -> bool {
     matches!(state, OrderState::Delivered | OrderState::Failed | OrderState::Cancelled)
 }
 
-/// One route as a single-vehicle problem.
-struct RouteCase {
-    problem: opt::Problem,
-    vehicle: usize,
-    /// Jobs that must stay first, in order (started prefix not yet finished).
-    locked: Vec<usize>,
-    /// The other open jobs in their current order.
-    free: Vec<usize>,
-    /// Where and when the vehicle (re)starts, in seconds of the plan day.
-    start: (usize, f64),
+/// `route` (skipping stops of orders in `leave_out`) as a single-vehicle case
+/// that also holds the jobs `extra`; `None` when its vehicle is not in the problem.
+pub(crate) fn route_case(input: &CaseInput<'_>, route: &doorstep_domain::Route, leave_out: &[OrderId], extra: &[String]) -> Option<RouteCase> {
+    let secs = |t: OffsetDateTime| (t - input.midnight).whole_seconds() as f64;
+    let vehicle = input.problem.vehicles.iter().position(|v| v.id == route.vehicle_id.as_str())?;
+    let state = |s: &Stop| input.by_id.get(&s.order_id).map_or(OrderState::Cancelled, |o| o.state());
+    let last_done = route.stops.iter().rposition(|s| is_done(state(s)) && state(s) != OrderState::Cancelled);
+    let started = route.stops.iter().any(|s| matches!(state(s), OrderState::OutForDelivery | OrderState::Delivered | OrderState::Failed))
+        || input.positions.contains_key(&route.id);
+    let mut problem = input.problem.clone();
+    let mut locked_ids = Vec::new();
+    let mut free_ids = Vec::new();
+    for (i, s) in route.stops.iter().enumerate() {
+        if is_done(state(s)) || leave_out.contains(&s.order_id) {
+            continue;
+        }
+        let Some(j) = input.by_id.get(&s.order_id).map(|o| job_id(o, s.kind)) else { continue };
+        if last_done.is_some_and(|d| i < d) { locked_ids.push(j) } else { free_ids.push(j) }
+    }
+    let kept_until = route.stops.iter().filter(|s| is_done(state(s))).map(|s| secs(s.planned_departure)).fold(f64::MIN, f64::max);
+    let v = &problem.vehicles[vehicle];
+    let shift_start = v.shift.map_or(0.0, |s| s.start);
+    let mut start_loc = v.start;
+    let mut start_t = shift_start.max(secs(route.planned_start)).max(secs(input.now)).max(kept_until);
+    if started {
+        let from = match input.positions.get(&route.id) {
+            Some((p, t)) => {
+                start_t = start_t.max(secs(*t));
+                Some(*p)
+            }
+            None => last_done.map(|d| route.stops[d].location),
+        };
+        if let (Some(p), opt::Travel::Haversine { points, .. }) = (from, &mut problem.travel) {
+            points.push(opt::LatLon { lat: p.lat, lon: p.lon });
+            start_loc = points.len() - 1;
+        }
+    }
+    let keep: Vec<String> = locked_ids.iter().chain(&free_ids).chain(extra).cloned().collect();
+    problem.jobs.retain(|j| keep.contains(&j.id));
+    problem.pairs.retain(|p| keep.contains(&p.pickup) && keep.contains(&p.delivery));
+    let mut v = problem.vehicles[vehicle].clone();
+    if started || start_t > shift_start || start_loc != v.start {
+        v.under_way = Some(opt::UnderWay { location: start_loc, time: start_t, completed: Vec::new() });
+    }
+    problem.vehicles = vec![v];
+    if !locked_ids.is_empty() {
+        problem.locks = vec![opt::Lock { vehicle: problem.vehicles[0].id.clone(), jobs: locked_ids.clone(), kind: opt::LockKind::Prefix }];
+    } else {
+        problem.locks = Vec::new();
+    }
+    let base: Vec<String> = locked_ids.iter().chain(&free_ids).filter(|id| problem.jobs.iter().any(|j| &j.id == *id)).cloned().collect();
+    Some(RouteCase { problem, base, locked: locked_ids.len() })
 }
 
-/// Cheapest feasible insertion of `input.order` into one of the plan's routes,
-/// followed by a short seeded repair of that route.
-pub fn best_insertion(input: &InsertInput<'_>) -> Result<Insertion, Unfit> {
-    let new = input.order;
-    if new.address.location().is_none() || new.pickup.as_ref().is_some_and(|p| p.address.location().is_none()) {
-        return Err(Unfit { reason: "not_geocoded".into(), hint: "give the address a map position (lat/lon)".into() });
-    }
-    let by_id: BTreeMap<&OrderId, &Order> = input.plan_orders.iter().map(|o| (&o.id, o)).collect();
-    // Every order as plannable, placed where the plan's stops are.
+/// Every order of the plan plus `new` as plannable orders placed where the
+/// plan's stops are, as one optimizer problem.
+pub(crate) fn plan_problem(input: &InsertInput<'_>) -> Result<doorstep_domain::planning::PlanningProblem, Unfit> {
     let mut orders: Vec<Order> = Vec::with_capacity(input.plan_orders.len() + 1);
-    for o in input.plan_orders.iter().chain(std::iter::once(new)) {
+    for o in input.plan_orders.iter().chain(std::iter::once(input.order)) {
+        if orders.iter().any(|x: &Order| x.id == o.id) {
+            continue;
+        }
         let mut o = o.clone();
         o.status = OrderStatus::Planned;
         o.depot_id = None;
@@ -319,98 +448,72 @@ pub fn best_insertion(input: &InsertInput<'_>) -> Result<Insertion, Unfit> {
         default_service_time_s: input.default_service_time_s,
         travel: TravelSettings::default(),
     };
-    let pp = build_problem(&planning).map_err(|e| Unfit { reason: "no_room_in_fleet".into(), hint: e.to_string() })?;
-    let midnight = input.plan.date.midnight().assume_offset(input.offset);
-    let secs = |t: OffsetDateTime| (t - midnight).whole_seconds() as f64;
+    build_problem(&planning).map_err(|e| Unfit { reason: "no_room_in_fleet".into(), hint: e.to_string() })
+}
+
+/// The stops of a route's new schedule: (order, kind, place, arrival, departure).
+pub(crate) type Sequence = Vec<(OrderId, StopKind, LatLon, OffsetDateTime, OffsetDateTime)>;
+
+/// The optimizer's schedule of a route as plan stops.
+pub(crate) fn sequence_of(pp: &doorstep_domain::planning::PlanningProblem, route: &opt::Route, midnight: OffsetDateTime) -> Sequence {
     let instant = |s: f64| midnight + Duration::seconds(s.round() as i64);
-    let now_s = secs(input.now);
-    let new_jobs: Vec<String> = match new.kind {
-        OrderKind::PickupAndDelivery => vec![format!("{}/pickup", new.id), format!("{}/delivery", new.id)],
-        _ => vec![new.id.to_string()],
-    };
+    route
+        .stops
+        .iter()
+        .filter_map(|s| {
+            let r = pp.jobs.get(&s.job)?;
+            Some((r.order_id.clone(), r.kind, r.location, instant(s.arrival), instant(s.departure)))
+        })
+        .collect()
+}
+
+/// Cheapest feasible insertion of `input.order` into one of the plan's routes
+/// (the optimizer's [`opt::insertion::insertions`] on each route), followed by
+/// a short seeded repair of that route.
+pub fn best_insertion(input: &InsertInput<'_>) -> Result<Insertion, Unfit> {
+    let new = input.order;
+    if new.address.location().is_none() || new.pickup.as_ref().is_some_and(|p| p.address.location().is_none()) {
+        return Err(Unfit { reason: "not_geocoded".into(), hint: "give the address a map position (lat/lon)".into() });
+    }
+    let by_id: BTreeMap<&OrderId, &Order> = input.plan_orders.iter().map(|o| (&o.id, o)).collect();
+    let pp = plan_problem(input)?;
+    let midnight = input.plan.date.midnight().assume_offset(input.offset);
+    let instant = |s: f64| midnight + Duration::seconds(s.round() as i64);
+    let now_s = (input.now - midnight).whole_seconds() as f64;
+    let new_jobs = job_ids(new);
+    let cases_input = CaseInput { problem: &pp.problem, by_id: &by_id, positions: input.positions, midnight, now: input.now };
 
     let mut best: Option<(f64, Insertion)> = None;
     let mut cases = 0usize;
     for (ri, route) in input.plan.routes.iter().enumerate() {
-        let Some(vehicle) = pp.problem.vehicles.iter().position(|v| v.id == route.vehicle_id.as_str()) else { continue };
-        let state = |s: &Stop| by_id.get(&s.order_id).map_or(OrderState::Cancelled, |o| o.state());
-        let last_done = route.stops.iter().rposition(|s| is_done(state(s)) && state(s) != OrderState::Cancelled);
-        let started = route.stops.iter().any(|s| matches!(state(s), OrderState::OutForDelivery | OrderState::Delivered | OrderState::Failed))
-            || input.positions.contains_key(&route.id);
-        let mut problem = pp.problem.clone();
-        let job_of = |s: &Stop| by_id.get(&s.order_id).map(|o| job_id(o, s.kind));
-        let mut locked_ids = Vec::new();
-        let mut free_ids = Vec::new();
-        for (i, s) in route.stops.iter().enumerate() {
-            if is_done(state(s)) {
-                continue;
-            }
-            let Some(j) = job_of(s) else { continue };
-            if last_done.is_some_and(|d| i < d) { locked_ids.push(j) } else { free_ids.push(j) }
-        }
-        // Where the vehicle starts: the driver's latest ping, else the last
-        // finished stop, else its depot; never before now or before what is done.
-        let kept_until = route.stops.iter().filter(|s| is_done(state(s))).map(|s| secs(s.planned_departure)).fold(f64::MIN, f64::max);
-        let v = &problem.vehicles[vehicle];
-        let shift_start = v.shift.map_or(0.0, |s| s.start);
-        let mut start_loc = v.start;
-        let mut start_t = shift_start.max(secs(route.planned_start)).max(now_s).max(kept_until);
-        if started {
-            let from = match input.positions.get(&route.id) {
-                Some((p, t)) => {
-                    start_t = start_t.max(secs(*t));
-                    Some(*p)
-                }
-                None => last_done.map(|d| route.stops[d].location),
-            };
-            if let (Some(p), opt::Travel::Haversine { points, .. }) = (from, &mut problem.travel) {
-                points.push(opt::LatLon { lat: p.lat, lon: p.lon });
-                start_loc = points.len() - 1;
-            }
-        }
-        let keep: Vec<String> = locked_ids.iter().chain(&free_ids).cloned().chain(new_jobs.iter().cloned()).collect();
-        problem.jobs.retain(|j| keep.contains(&j.id));
-        problem.pairs.retain(|p| keep.contains(&p.pickup) && keep.contains(&p.delivery));
-        let mut v = problem.vehicles[vehicle].clone();
-        if started || start_t > shift_start || start_loc != v.start {
-            v.under_way = Some(opt::UnderWay { location: start_loc, time: start_t, completed: Vec::new() });
-        }
-        problem.vehicles = vec![v];
-        let index = |id: &String| problem.jobs.iter().position(|j| &j.id == id);
-        let locked: Vec<usize> = locked_ids.iter().filter_map(index).collect();
-        let free: Vec<usize> = free_ids.iter().filter_map(index).collect();
-        if !locked.is_empty() {
-            problem.locks = vec![opt::Lock { vehicle: problem.vehicles[0].id.clone(), jobs: locked_ids.clone(), kind: opt::LockKind::Prefix }];
-        }
-        let new_idx: Vec<usize> = new_jobs.iter().filter_map(index).collect();
-        if new_idx.len() != new_jobs.len() {
+        let Some(case) = route_case(&cases_input, route, std::slice::from_ref(&new.id), &new_jobs) else { continue };
+        if !new_jobs.iter().all(|id| case.problem.jobs.iter().any(|j| &j.id == id)) {
             continue;
         }
-        let case = RouteCase { problem, vehicle: 0, locked, free, start: (start_loc, start_t) };
         cases += 1;
-        if let Some((delta, seq, sched)) = insert_into(&case, &new_idx)
-            && best.as_ref().is_none_or(|(d, _)| delta < *d)
-        {
-            let inserted_cost = sched.cost;
-            let (seq, sched) = repair(&case, seq, sched, input.seed);
-            let delta = delta + (sched.cost - inserted_cost);
-            let base = simulate(&case, &base_seq(&case), None).map_or(0.0, |b| b.distance);
-            let insertion = Insertion {
-                route_index: ri,
-                delta,
-                sequence: seq
-                    .iter()
-                    .zip(&sched.times)
-                    .map(|(&j, &(a, d))| {
-                        let r = &pp.jobs[&case.problem.jobs[j].id];
-                        (r.order_id.clone(), r.kind, r.location, instant(a), instant(d))
-                    })
-                    .collect(),
-                end: instant(sched.end),
-                extra_distance_m: sched.distance - base,
-            };
-            best = Some((delta, insertion));
+        let base = case.routes();
+        let found = match opt::insertion::insertions(&case.problem, &base, &new_jobs[0], None, Some(1)) {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(route = %route.id, error = %e, "auto-dispatch cannot try this route");
+                continue;
+            }
+        };
+        let Some(found) = found.into_iter().next() else { continue };
+        if best.as_ref().is_some_and(|(d, _)| found.added_cost >= *d) {
+            continue;
         }
+        let (_, schedule) = repair(&case, found.jobs.clone(), found.route.clone(), input.seed);
+        let before = opt::evaluate(&case.problem, &base).solution.routes.first().map_or((0.0, 0.0), |r| (r.distance, r.cost));
+        let delta = schedule.cost - before.1;
+        let insertion = Insertion {
+            route_index: ri,
+            delta,
+            sequence: sequence_of(&pp, &schedule, midnight),
+            end: instant(schedule.end_time),
+            extra_distance_m: schedule.distance - before.0,
+        };
+        best = Some((found.added_cost, insertion));
     }
     if let Some((_, insertion)) = best {
         return Ok(insertion);
@@ -418,177 +521,24 @@ pub fn best_insertion(input: &InsertInput<'_>) -> Result<Insertion, Unfit> {
     Err(explain(&pp.problem, &new_jobs, cases, now_s))
 }
 
-fn base_seq(case: &RouteCase) -> Vec<usize> {
-    case.locked.iter().chain(&case.free).copied().collect()
-}
-
-/// A simulated schedule: (arrival, departure) per job, route end, distance, cost.
-#[derive(Debug, Clone)]
-struct Schedule {
-    times: Vec<(f64, f64)>,
-    end: f64,
-    distance: f64,
-    cost: f64,
-}
-
-/// Drives `seq` from the case's start. With `late`, job `j` may arrive until
-/// `late[j]` (its window end, or its arrival before the insertion if that was
-/// later already) and the route may end until `late[len]`; `None` only measures.
-fn simulate(case: &RouteCase, seq: &[usize], late: Option<&BTreeMap<usize, f64>>) -> Option<Schedule> {
-    let p = &case.problem;
-    let v = &p.vehicles[case.vehicle];
-    let (mut at, mut t) = case.start;
-    let start_t = t;
-    let dims = v.capacity.len();
-    // Load on board when leaving: every delivery not picked up on the way.
-    let paired: Vec<&str> = p.pairs.iter().map(|x| x.delivery.as_str()).collect();
-    let mut load: Vec<i64> = vec![0; dims];
-    for &j in seq {
-        let job = &p.jobs[j];
-        if job.kind == opt::JobKind::Delivery && !paired.contains(&job.id.as_str()) {
-            for (k, l) in load.iter_mut().enumerate() {
-                *l += job.demand.get(k).copied().unwrap_or(0);
-            }
-        }
-    }
-    let fits = |load: &[i64]| v.capacity.is_empty() || load.iter().zip(&v.capacity).all(|(l, c)| l <= c);
-    if late.is_some() && !fits(&load) {
-        return None;
-    }
-    let mut brk = v.break_;
-    let mut distance = 0.0;
-    let mut times = Vec::with_capacity(seq.len());
-    for &j in seq {
-        let job = &p.jobs[j];
-        if late.is_some() && !job.skills.iter().all(|s| v.skills.contains(s)) {
-            return None;
-        }
-        let travel = p.travel.duration(at, job.location) / v.speed_factor;
-        if let Some(b) = brk {
-            // Take the break before driving on once its window is open, or
-            // wait for it when arriving would be past its end.
-            if t >= b.window.start || t + travel > b.window.end {
-                t = t.max(b.window.start) + b.duration;
-                brk = None;
-            }
-        }
-        distance += p.travel.distance(at, job.location);
-        let arrival = t + travel;
-        let window = job.time_windows.iter().find(|w| arrival <= w.end).or(job.time_windows.last());
-        let service_start = match window {
-            Some(w) => arrival.max(w.start),
-            None => arrival,
-        };
-        if let Some(late) = late
-            && !job.time_windows.is_empty()
-        {
-            let limit = late.get(&j).copied().unwrap_or_else(|| job.time_windows.iter().map(|w| w.end).fold(f64::MIN, f64::max));
-            if arrival > limit {
-                return None;
-            }
-        }
-        let departure = service_start + job.service;
-        times.push((arrival, departure));
-        match job.kind {
-            opt::JobKind::Pickup => load.iter_mut().enumerate().for_each(|(k, l)| *l += job.demand.get(k).copied().unwrap_or(0)),
-            opt::JobKind::Delivery => load.iter_mut().enumerate().for_each(|(k, l)| *l -= job.demand.get(k).copied().unwrap_or(0)),
-        }
-        if late.is_some() && !fits(&load) {
-            return None;
-        }
-        at = job.location;
-        t = departure;
-    }
-    if let Some(b) = brk
-        && t >= b.window.start
-    {
-        t += b.duration;
-    }
-    let end = match v.end {
-        Some(e) => {
-            distance += p.travel.distance(at, e);
-            t + p.travel.duration(at, e) / v.speed_factor
-        }
-        None => t,
-    };
-    if let Some(late) = late {
-        let shift_end = v.shift.map_or(f64::MAX, |s| s.end);
-        let limit = shift_end.max(late.get(&usize::MAX).copied().unwrap_or(f64::MIN));
-        if end > limit {
-            return None;
-        }
-    }
-    let cost = v.cost_per_distance * distance + v.cost_per_time * (end - start_t);
-    Some(Schedule { times, end, distance, cost })
-}
-
-/// Lateness allowed to the route's existing jobs: their window, or what the
-/// current plan already gives them if that is later.
-fn limits(case: &RouteCase) -> Option<(BTreeMap<usize, f64>, f64)> {
-    let seq = base_seq(case);
-    let base = simulate(case, &seq, None)?;
-    let mut late = BTreeMap::new();
-    for (&j, &(arrival, _)) in seq.iter().zip(&base.times) {
-        let end = case.problem.jobs[j].time_windows.iter().map(|w| w.end).fold(f64::MIN, f64::max);
-        late.insert(j, end.max(arrival));
-    }
-    late.insert(usize::MAX, base.end);
-    Some((late, base.cost))
-}
-
-/// The cheapest feasible positions for the new job(s) after the locked prefix.
-fn insert_into(case: &RouteCase, new: &[usize]) -> Option<(f64, Vec<usize>, Schedule)> {
-    let (late, base_cost) = limits(case)?;
-    let base = base_seq(case);
-    let first = case.locked.len();
-    let mut best: Option<(f64, Vec<usize>, Schedule)> = None;
-    let mut consider = |seq: Vec<usize>| {
-        if let Some(s) = simulate(case, &seq, Some(&late)) {
-            let delta = s.cost - base_cost;
-            if best.as_ref().is_none_or(|(d, ..)| delta < *d) {
-                best = Some((delta, seq, s));
-            }
-        }
-    };
-    match new {
-        [one] => {
-            for i in first..=base.len() {
-                let mut seq = base.clone();
-                seq.insert(i, *one);
-                consider(seq);
-            }
-        }
-        [pickup, delivery] => {
-            for i in first..=base.len() {
-                for k in i + 1..=base.len() + 1 {
-                    let mut seq = base.clone();
-                    seq.insert(i, *pickup);
-                    seq.insert(k, *delivery);
-                    consider(seq);
-                }
-            }
-        }
-        _ => {}
-    }
-    best
-}
-
 /// A short seeded optimizer run on the chosen route; kept only when it is
-/// cheaper by the same measure and keeps everyone within their limits.
-fn repair(case: &RouteCase, seq: Vec<usize>, sched: Schedule, seed: u64) -> (Vec<usize>, Schedule) {
+/// cheaper and breaks no rule the route did not already break.
+fn repair(case: &RouteCase, jobs: opt::RouteJobs, schedule: opt::Route, seed: u64) -> (opt::RouteJobs, opt::Route) {
     let config = opt::SolverConfig { seed, max_iterations: Some(REPAIR_ITERATIONS), ..Default::default() };
-    let Ok(solution) = opt::solve(&case.problem, &config, &opt::NoClock, &mut |_| opt::Control::Continue) else { return (seq, sched) };
+    let Ok(solution) = opt::solve(&case.problem, &config, &opt::NoClock, &mut |_| opt::Control::Continue) else { return (jobs, schedule) };
     if !solution.unassigned.is_empty() || solution.routes.len() != 1 {
-        return (seq, sched);
+        return (jobs, schedule);
     }
-    let proposed: Vec<usize> = solution.routes[0].stops.iter().filter_map(|s| case.problem.jobs.iter().position(|j| j.id == s.job)).collect();
-    if proposed.len() != seq.len() || proposed[..case.locked.len()] != seq[..case.locked.len()] {
-        return (seq, sched);
+    let proposed = solution.route_jobs().remove(0);
+    if proposed.jobs.len() != jobs.jobs.len() || proposed.jobs[..case.locked] != jobs.jobs[..case.locked] {
+        return (jobs, schedule);
     }
-    let Some((late, _)) = limits(case) else { return (seq, sched) };
-    match simulate(case, &proposed, Some(&late)) {
-        Some(s) if s.cost + 1e-6 < sched.cost => (proposed, s),
-        _ => (seq, sched),
+    if !opt::insertion::introduced(&case.problem, &case.routes(), std::slice::from_ref(&proposed)).is_empty() {
+        return (jobs, schedule);
+    }
+    match opt::evaluate(&case.problem, std::slice::from_ref(&proposed)).solution.routes.into_iter().next() {
+        Some(r) if r.cost + 1e-6 < schedule.cost => (proposed, r),
+        _ => (jobs, schedule),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod health;
 pub mod notify;
 pub mod orders;
 pub mod plans;
+pub mod reassign;
 pub mod reports;
 pub mod slots;
 pub mod pod;
