@@ -33,8 +33,8 @@ pub struct Me {
 }
 
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth",
-    request_body(content = Object, description = "LoginRequest: {email, password}"),
-    responses((status = 200, description = "TokenResponse", body = Object), crate::openapi::Errors))]
+    request_body = LoginRequest,
+    responses((status = 200, description = "Signed in", body = TokenResponse), crate::openapi::Errors))]
 pub async fn login(State(state): State<AppState>, request: Request) -> Result<Json<TokenResponse>, HttpError> {
     let (parts, body) = request.into_parts();
     let body: LoginRequest = parse_json(&read_body(&parts.headers, body, MAX_JSON_BYTES).await?)?;
@@ -42,8 +42,8 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Result<Js
 }
 
 #[utoipa::path(post, path = "/api/auth/driver", tag = "auth",
-    request_body(content = Object, description = "DriverSignInRequest: {token} or {org_id, driver_id, pin}"),
-    responses((status = 200, description = "TokenResponse", body = Object), crate::openapi::Errors))]
+    request_body(content = DriverSignInRequest, description = "Either {token} (the one-time sign-in token) or {org_id, driver_id, pin}"),
+    responses((status = 200, description = "Signed in", body = TokenResponse), crate::openapi::Errors))]
 pub async fn driver_sign_in(State(state): State<AppState>, request: Request) -> Result<Json<TokenResponse>, HttpError> {
     let (parts, body) = request.into_parts();
     let body: DriverSignInRequest = parse_json(&read_body(&parts.headers, body, MAX_JSON_BYTES).await?)?;
@@ -58,7 +58,7 @@ pub async fn me(Caller(principal): Caller) -> Json<Me> {
 
 #[utoipa::path(post, path = "/api/drivers/{id}/sign-in-codes", tag = "auth", security(("bearer" = [])),
     params(("id" = String, Path, description = "Driver id")),
-    responses((status = 201, description = "SignInCodes: one-time token and PIN", body = Object), crate::openapi::Errors))]
+    responses((status = 201, description = "One-time token and PIN", body = SignInCodes), crate::openapi::Errors))]
 pub async fn issue_sign_in_codes(
     State(state): State<AppState>,
     Caller(principal): Caller,
@@ -70,8 +70,8 @@ pub async fn issue_sign_in_codes(
 }
 
 #[utoipa::path(post, path = "/api/api-keys", tag = "auth", security(("bearer" = [])),
-    request_body(content = Object, description = "NewApiKey: {name}"),
-    responses((status = 201, description = "ApiKeyCreated: the secret, shown once", body = Object), crate::openapi::Errors))]
+    request_body = NewApiKey,
+    responses((status = 201, description = "The key with its secret, shown only once", body = ApiKeyCreated), crate::openapi::Errors))]
 pub async fn create_api_key(
     State(state): State<AppState>,
     Caller(principal): Caller,
@@ -84,7 +84,7 @@ pub async fn create_api_key(
 }
 
 #[utoipa::path(get, path = "/api/api-keys", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, description = "ApiKeySummary[]", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "The organisation's API keys (no secrets)", body = [ApiKeySummary]), crate::openapi::Errors))]
 pub async fn list_api_keys(State(state): State<AppState>, Caller(principal): Caller) -> Result<Json<Vec<ApiKeySummary>>, HttpError> {
     Ok(Json(auth::list_api_keys(state.store.as_ref(), &principal).await?))
 }

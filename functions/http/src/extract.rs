@@ -97,12 +97,25 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> HttpError {
     let path = e.path().to_string();
     let inner = e.into_inner();
     let message = inner.to_string();
-    let path = (path != "." && !inner.is_syntax() && !inner.is_eof()).then_some(path);
+    let mut path = (path != "." && !inner.is_syntax() && !inner.is_eof()).then_some(path);
+    // serde names a missing field only in its message; the path stops at its parent.
+    if let Some(field) = missing_field(&message) {
+        path = Some(match path {
+            Some(parent) => format!("{parent}.{field}"),
+            None => field.to_owned(),
+        });
+    }
     let message = match &path {
         Some(p) => format!("invalid request body at {p}: {message}"),
         None => format!("invalid request body: {message}"),
     };
     HttpError::unreadable(ErrorCode::InvalidJson, path, message)
+}
+
+/// The field in serde's "missing field `name` at line …" message.
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next().filter(|name| !name.is_empty())
 }
 
 /// Parses the query string into `T`, refusing unknown or malformed parameters.

@@ -37,28 +37,28 @@ fn dispatcher(principal: &Principal, what: &str) -> Result<(), HttpError> {
 }
 
 #[utoipa::path(get, path = "/api/organisation", tag = "fleet", security(("bearer" = [])),
-    responses((status = 200, description = "Organisation {id, name, timezone, default_service_time_s, default_time_windows, settings}", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "The caller's organisation", body = Organisation), crate::openapi::Errors))]
 pub async fn get_organisation(State(state): State<AppState>, Caller(principal): Caller) -> Result<Json<Organisation>, HttpError> {
     dispatcher(&principal, "read the organisation")?;
     Ok(Json(state.store.organisation(&principal.org).await.map_err(doorstep_core::Error::from)?))
 }
 
 #[utoipa::path(get, path = "/api/depots", tag = "fleet", security(("bearer" = [])),
-    responses((status = 200, description = "Depot[] of the caller's organisation", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "The caller's organisation's depots", body = [Depot]), crate::openapi::Errors))]
 pub async fn list_depots(State(state): State<AppState>, Caller(principal): Caller) -> Result<Json<Vec<Depot>>, HttpError> {
     dispatcher(&principal, "list depots")?;
     Ok(Json(state.store.list_depots(&principal.org).await.map_err(doorstep_core::Error::from)?))
 }
 
 #[utoipa::path(get, path = "/api/vehicles", tag = "fleet", security(("bearer" = [])),
-    responses((status = 200, description = "Vehicle[] of the caller's organisation (active and inactive)", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "The caller's organisation's vehicles (active and inactive)", body = [Vehicle]), crate::openapi::Errors))]
 pub async fn list_vehicles(State(state): State<AppState>, Caller(principal): Caller) -> Result<Json<Vec<Vehicle>>, HttpError> {
     dispatcher(&principal, "list vehicles")?;
     Ok(Json(state.store.list_vehicles(&principal.org).await.map_err(doorstep_core::Error::from)?))
 }
 
 #[utoipa::path(get, path = "/api/drivers", tag = "fleet", security(("bearer" = [])),
-    responses((status = 200, description = "Driver[] of the caller's organisation (active and inactive)", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "The caller's organisation's drivers (active and inactive)", body = [Driver]), crate::openapi::Errors))]
 pub async fn list_drivers(State(state): State<AppState>, Caller(principal): Caller) -> Result<Json<Vec<Driver>>, HttpError> {
     dispatcher(&principal, "list drivers")?;
     Ok(Json(state.store.list_drivers(&principal.org).await.map_err(doorstep_core::Error::from)?))
@@ -69,8 +69,8 @@ async fn json_patch(headers: &HeaderMap, body: Body) -> Result<Value, HttpError>
 }
 
 #[utoipa::path(patch, path = "/api/organisation", tag = "fleet", security(("bearer" = [])),
-    request_body(content = Object, description = "Merge patch over {name, timezone, default_service_time_s, default_time_windows, settings}; settings include tile_url ({z}/{x}/{y}), osrm_table_url and geocoder_url (http(s) or null), currency, notifications (templates per trigger and language)"),
-    responses((status = 200, description = "Organisation", body = Object), crate::openapi::Errors))]
+    request_body(content = crate::openapi::OrganisationPatch, description = "JSON merge patch over {name, timezone, default_service_time_s, default_time_windows, settings}; settings include tile_url ({z}/{x}/{y}), osrm_table_url and geocoder_url (http(s) or null), currency, notifications (templates per trigger and language)"),
+    responses((status = 200, description = "The updated organisation", body = Organisation), crate::openapi::Errors))]
 pub async fn patch_organisation(State(state): State<AppState>, Caller(principal): Caller, headers: HeaderMap, body: Body) -> Result<Json<Organisation>, HttpError> {
     dispatcher(&principal, "change the organisation's settings")?;
     let patch = json_patch(&headers, body).await?;
@@ -78,8 +78,8 @@ pub async fn patch_organisation(State(state): State<AppState>, Caller(principal)
 }
 
 #[utoipa::path(post, path = "/api/depots", tag = "fleet", security(("bearer" = [])),
-    request_body(content = Object, description = "NewDepot {name, address, location}"),
-    responses((status = 201, description = "Depot", body = Object), crate::openapi::Errors))]
+    request_body = NewDepot,
+    responses((status = 201, description = "The new depot", body = Depot), crate::openapi::Errors))]
 pub async fn create_depot(State(state): State<AppState>, Caller(principal): Caller, headers: HeaderMap, body: Body) -> Result<(StatusCode, Json<Depot>), HttpError> {
     dispatcher(&principal, "add depots")?;
     let new: NewDepot = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
@@ -88,8 +88,8 @@ pub async fn create_depot(State(state): State<AppState>, Caller(principal): Call
 
 #[utoipa::path(patch, path = "/api/depots/{id}", tag = "fleet", security(("bearer" = [])),
     params(("id" = String, Path)),
-    request_body(content = Object, description = "Merge patch over NewDepot"),
-    responses((status = 200, description = "Depot", body = Object), crate::openapi::Errors))]
+    request_body(content = crate::openapi::DepotPatch, description = "JSON merge patch (RFC 7396) over NewDepot: send only the fields to change, every one optional; null clears an optional field"),
+    responses((status = 200, description = "The updated depot", body = Depot), crate::openapi::Errors))]
 pub async fn patch_depot(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Json<Depot>, HttpError> {
     dispatcher(&principal, "change depots")?;
     let id: DepotId = path_id("depot", &id)?;
@@ -98,8 +98,8 @@ pub async fn patch_depot(State(state): State<AppState>, Caller(principal): Calle
 }
 
 #[utoipa::path(post, path = "/api/vehicles", tag = "fleet", security(("bearer" = [])),
-    request_body(content = Object, description = "NewVehicle {name, plate, depot_id, capacity [kg, l, items], shift {start, end}, skills, start, end, cost_per_km, cost_per_hour, fixed_cost, break {window, duration_s}, co2_g_per_km, active}"),
-    responses((status = 201, description = "Vehicle", body = Object), crate::openapi::Errors))]
+    request_body(content = NewVehicle, description = "capacity is [kg, l, items]"),
+    responses((status = 201, description = "The new vehicle", body = Vehicle), crate::openapi::Errors))]
 pub async fn create_vehicle(State(state): State<AppState>, Caller(principal): Caller, headers: HeaderMap, body: Body) -> Result<(StatusCode, Json<Vehicle>), HttpError> {
     dispatcher(&principal, "add vehicles")?;
     let new: NewVehicle = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
@@ -108,8 +108,8 @@ pub async fn create_vehicle(State(state): State<AppState>, Caller(principal): Ca
 
 #[utoipa::path(patch, path = "/api/vehicles/{id}", tag = "fleet", security(("bearer" = [])),
     params(("id" = String, Path)),
-    request_body(content = Object, description = "Merge patch over NewVehicle; {\"active\": false} deactivates"),
-    responses((status = 200, description = "Vehicle", body = Object), crate::openapi::Errors))]
+    request_body(content = crate::openapi::VehiclePatch, description = "JSON merge patch (RFC 7396) over NewVehicle: send only the fields to change, every one optional; null clears an optional field; {\"active\": false} deactivates"),
+    responses((status = 200, description = "The updated vehicle", body = Vehicle), crate::openapi::Errors))]
 pub async fn patch_vehicle(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Json<Vehicle>, HttpError> {
     dispatcher(&principal, "change vehicles")?;
     let id: VehicleId = path_id("vehicle", &id)?;
@@ -118,8 +118,8 @@ pub async fn patch_vehicle(State(state): State<AppState>, Caller(principal): Cal
 }
 
 #[utoipa::path(post, path = "/api/drivers", tag = "fleet", security(("bearer" = [])),
-    request_body(content = Object, description = "NewDriver {name, phone, email, vehicle_id, active}"),
-    responses((status = 201, description = "Driver", body = Object), crate::openapi::Errors))]
+    request_body = NewDriver,
+    responses((status = 201, description = "The new driver", body = Driver), crate::openapi::Errors))]
 pub async fn create_driver(State(state): State<AppState>, Caller(principal): Caller, headers: HeaderMap, body: Body) -> Result<(StatusCode, Json<Driver>), HttpError> {
     dispatcher(&principal, "add drivers")?;
     let new: NewDriver = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
@@ -128,8 +128,8 @@ pub async fn create_driver(State(state): State<AppState>, Caller(principal): Cal
 
 #[utoipa::path(patch, path = "/api/drivers/{id}", tag = "fleet", security(("bearer" = [])),
     params(("id" = String, Path)),
-    request_body(content = Object, description = "Merge patch over NewDriver; {\"active\": false} deactivates"),
-    responses((status = 200, description = "Driver", body = Object), crate::openapi::Errors))]
+    request_body(content = crate::openapi::DriverPatch, description = "JSON merge patch (RFC 7396) over NewDriver: send only the fields to change, every one optional; null clears an optional field; {\"active\": false} deactivates"),
+    responses((status = 200, description = "The updated driver", body = Driver), crate::openapi::Errors))]
 pub async fn patch_driver(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Json<Driver>, HttpError> {
     dispatcher(&principal, "change drivers")?;
     let id: DriverId = path_id("driver", &id)?;

@@ -12,7 +12,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[utoipa::path(get, path = "/api/health", tag = "meta",
-    responses((status = 200, description = "Health {status, version, store}", body = Object), (status = 503, description = "The store is not answering", body = Object)))]
+    responses((status = 200, description = "Healthy (status ok)", body = Health), (status = 503, description = "The store is not answering (status degraded)", body = Health)))]
 pub async fn get_health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let report = health::check(state.store.as_ref()).await;
     let status = if report.status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

@@ -4,32 +4,249 @@ use axum::Json;
 use axum::routing::get;
 use axum::Router;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{RefOr, ResponseBuilder, ResponsesBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+use doorstep_domain::dispatch::CreatedOrders;
+use doorstep_domain::org::{NewDepot, NewDriver, OrgSettings};
+use doorstep_domain::vehicle::NewVehicle;
+use doorstep_domain::slots::SlotChoice;
+use doorstep_domain::time::LocalWindow;
+use doorstep_domain::{DriverId, NewOrder, Order, OrderId, Plan, RouteId, Stop};
 
 use crate::AppState;
 
-/// The error body of every endpoint: `{code, message, field, details}`.
+/// `POST /api/orders` body: one order, or a batch `{orders: [...]}` (told
+/// apart by the `orders` key). Each order may carry a delivery `slot`.
 #[derive(Debug, ToSchema)]
-#[schema(as = ApiError)]
+#[serde(untagged)]
 #[allow(dead_code)]
-pub struct ErrorSchema {
-    /// Machine code, e.g. `validation_failed`, `version_conflict`.
-    code: String,
-    message: String,
-    /// The single field at fault, when there is exactly one.
-    field: Option<String>,
-    /// Every field problem, each with its path (`orders[3].address.lat`).
-    details: Vec<FieldErrorSchema>,
+pub enum OrderIntake {
+    One(OrderIntakeItem),
+    Batch(OrderIntakeBatch),
+}
+
+/// A [`NewOrder`] plus the optional `slot` the handler takes off before
+/// parsing it: NewOrder's own schema (it rejects unknown fields) with `slot`
+/// added, rather than `allOf`, whose NewOrder part would forbid `slot`.
+#[derive(Debug)]
+pub struct OrderIntakeItem;
+
+/// Only here to generate the `slot` property's schema.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct SlotField {
+    /// Becomes the order's time window if still available (else 409 naming `slot`).
+    slot: Option<SlotRef>,
+}
+
+impl PartialSchema for OrderIntakeItem {
+    fn schema() -> RefOr<Schema> {
+        let mut schema = NewOrder::schema();
+        if let (RefOr::T(Schema::Object(order)), RefOr::T(Schema::Object(field))) = (&mut schema, SlotField::schema()) {
+            order.properties.extend(field.properties);
+            order.description = Some("A NewOrder, optionally with the delivery `slot` to book.".into());
+        }
+        schema
+    }
+}
+
+impl ToSchema for OrderIntakeItem {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((SlotRef::name().into(), SlotRef::schema()));
+        SlotRef::schemas(schemas);
+        NewOrder::schemas(schemas);
+    }
+}
+
+/// At most 1,000 orders, written all or nothing.
+#[derive(Debug, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct OrderIntakeBatch {
+    orders: Vec<OrderIntakeItem>,
+}
+
+/// A delivery slot from `GET /api/slots`: its id or its date and start.
+#[derive(Debug, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum SlotRef {
+    /// The slot id, `YYYY-MM-DDTHH:MM`.
+    Id(String),
+    Choice(SlotChoice),
+}
+
+/// `GET /api/orders`: one page of `Page<Order>`, spelled out so that items
+/// refer to `Order` (utoipa inlines generic arguments).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct OrderPage {
+    items: Vec<Order>,
+    /// Opaque; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+/// `GET /api/plans`: one page of `Page<Plan>`, spelled out like [`OrderPage`].
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct PlanPage {
+    items: Vec<Plan>,
+    /// Opaque; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+/// `POST /api/orders` answer: the order (one) or `{orders}` (batch).
+#[derive(Debug, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, clippy::large_enum_variant)] // a schema only, never built
+pub enum OrderIntakeResult {
+    One(Order),
+    Batch(CreatedOrders),
+}
+
+/// A JSON merge patch (RFC 7396) over `$new`: the same properties, none
+/// required; derived from `$new`'s own schema so the two cannot drift.
+macro_rules! merge_patch {
+    ($(#[$doc:meta])* $name:ident over $new:ty, $description:literal) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                let mut schema = <$new as PartialSchema>::schema();
+                if let RefOr::T(Schema::Object(object)) = &mut schema {
+                    object.required.clear();
+                    object.description = Some($description.into());
+                }
+                schema
+            }
+        }
+
+        impl ToSchema for $name {
+            fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+                <$new as ToSchema>::schemas(schemas);
+            }
+        }
+    };
+}
+
+merge_patch!(DepotPatch over NewDepot, "JSON merge patch (RFC 7396) over NewDepot: send only the fields to change; null clears an optional field.");
+merge_patch!(VehiclePatch over NewVehicle, "JSON merge patch (RFC 7396) over NewVehicle: send only the fields to change; null clears an optional field; {\"active\": false} deactivates.");
+merge_patch!(DriverPatch over NewDriver, "JSON merge patch (RFC 7396) over NewDriver: send only the fields to change; null clears an optional field; {\"active\": false} deactivates.");
+merge_patch!(OrgSettingsPatch over OrgSettings, "Only the settings to change: tile_url ({z}/{x}/{y}); osrm_table_url and geocoder_url http(s) or null; currency; notifications...");
+
+/// `PATCH /api/organisation`: a JSON merge patch (RFC 7396). Send only the
+/// fields to change; `settings` merges field by field too.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct OrganisationPatch {
+    name: Option<String>,
+    /// IANA zone, e.g. `Europe/Paris`.
+    timezone: Option<String>,
+    default_service_time_s: Option<u32>,
+    default_time_windows: Option<Vec<LocalWindow>>,
+    settings: Option<OrgSettingsPatch>,
+}
+
+/// `POST /api/reports/rebuild` (the type lives in doorstep-core, which has no utoipa).
+#[derive(Debug, ToSchema)]
+#[schema(as = RebuildRequest)]
+#[allow(dead_code)]
+pub struct RebuildRequestSchema {
+    #[schema(value_type = String, format = Date)]
+    from: String,
+    /// Included; at most 366 days after `from`.
+    #[schema(value_type = String, format = Date)]
+    to: String,
+}
+
+/// One (day, driver) the rebuild looked at.
+#[derive(Debug, ToSchema)]
+#[schema(as = RebuiltDay)]
+#[allow(dead_code)]
+pub struct RebuiltDaySchema {
+    #[schema(value_type = String, format = Date)]
+    date: String,
+    driver_id: DriverId,
+    /// Whether the stored aggregate differed (and was replaced).
+    changed: bool,
 }
 
 #[derive(Debug, ToSchema)]
-#[schema(as = FieldError)]
+#[schema(as = RebuildSummary)]
 #[allow(dead_code)]
-pub struct FieldErrorSchema {
-    path: String,
-    code: String,
+pub struct RebuildSummarySchema {
+    #[schema(value_type = String, format = Date)]
+    from: String,
+    #[schema(value_type = String, format = Date)]
+    to: String,
+    days: Vec<RebuiltDaySchema>,
+    /// How many aggregates were replaced.
+    changed: u32,
+}
+
+/// `POST /api/plans/{id}/stops/reassign` (the type lives in doorstep-core).
+#[derive(Debug, ToSchema)]
+#[schema(as = ReassignStop)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ReassignStopSchema {
+    /// The plan version the dispatcher saw.
+    version: u64,
+    order_id: OrderId,
+    to_route_id: RouteId,
+    /// Index among the target route's stops after the move (its pickup, for a
+    /// pickup-and-delivery order); absent = the cheapest feasible place.
+    #[serde(default)]
+    position: Option<u32>,
+    /// Move even if it breaks a rule (time window, capacity, shift...).
+    #[serde(default)]
+    force: bool,
+    /// Compute and answer without writing (the board's preview).
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// A rule the move breaks, e.g. `time_window`, "time window: ... arrives 14:12 after 14:00".
+#[derive(Debug, ToSchema)]
+#[schema(as = BrokenRule)]
+#[allow(dead_code)]
+pub struct BrokenRuleSchema {
+    rule: String,
     message: String,
+    order_id: Option<OrderId>,
+}
+
+/// What the move does (or would do, for a dry run).
+#[derive(Debug, ToSchema)]
+#[schema(as = ReassignOutcome)]
+#[allow(dead_code)]
+pub struct ReassignOutcomeSchema {
+    /// The plan after the move (unchanged and not written for a dry run).
+    plan: Plan,
+    from_route_id: RouteId,
+    to_route_id: RouteId,
+    /// The moved stop(s) with their new planned times.
+    stops: Vec<Stop>,
+    /// Index of the (first) moved stop in the target route.
+    position: u32,
+    /// Rules broken by the move (only when forced or a dry run).
+    broken: Vec<BrokenRuleSchema>,
+    applied: bool,
+}
+
+/// An OpenAPI 3.1 document (this one): see the OpenAPI specification.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct OpenApiDocument {
+    /// `3.1.x`.
+    openapi: String,
+    info: serde_json::Map<String, serde_json::Value>,
+    paths: serde_json::Map<String, serde_json::Value>,
+    components: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The error answers every endpoint may give, all with the one error shape.
@@ -105,6 +322,7 @@ impl Modify for Security {
         crate::plans::get_plan,
         crate::plans::publish_plan,
         crate::plans::update_route,
+        crate::plans::reassign_stop,
         crate::plans::driver_route,
         crate::fleet::get_organisation,
         crate::fleet::list_depots,
@@ -132,9 +350,82 @@ impl Modify for Security {
         crate::pod::request_upload,
         crate::pod::order_pod,
         crate::slots::list_slots,
+        crate::reports::get_report,
+        crate::reports::export_csv,
+        crate::reports::rebuild,
         openapi_json,
     ),
-    components(schemas(ErrorSchema, FieldErrorSchema, crate::auth::Me)),
+    components(schemas(
+        doorstep_domain::ApiError,
+        doorstep_domain::FieldError,
+        crate::auth::Me,
+        OrderIntake,
+        OrderIntakeResult,
+        OrderPage,
+        PlanPage,
+        OrganisationPatch,
+        DepotPatch,
+        VehiclePatch,
+        DriverPatch,
+        RebuildRequestSchema,
+        RebuildSummarySchema,
+        ReassignStopSchema,
+        ReassignOutcomeSchema,
+        OpenApiDocument,
+        crate::tracking::Positions,
+        crate::tracking::Trail,
+        doorstep_domain::auth::LoginRequest,
+        doorstep_domain::auth::DriverSignInRequest,
+        doorstep_domain::auth::TokenResponse,
+        doorstep_domain::auth::SignInCodes,
+        doorstep_domain::auth::NewApiKey,
+        doorstep_domain::auth::ApiKeyCreated,
+        doorstep_domain::auth::ApiKeySummary,
+        doorstep_domain::api::ClientConfig,
+        doorstep_domain::api::Health,
+        doorstep_domain::api::OrderEventRequest,
+        doorstep_domain::api::PlanVersion,
+        doorstep_domain::api::BatchCreateOrders,
+        doorstep_domain::Order,
+        doorstep_domain::NewOrder,
+        doorstep_domain::OrderPatch,
+        doorstep_domain::dispatch::CancelOrder,
+        doorstep_domain::dispatch::CreatedOrders,
+        doorstep_domain::dispatch::CsvImportRequest,
+        doorstep_domain::dispatch::CsvImportReport,
+        doorstep_domain::dispatch::SavePlanRequest,
+        doorstep_domain::dispatch::PublishedPlan,
+        doorstep_domain::dispatch::UpdateRoute,
+        doorstep_domain::dispatch::DriverRoute,
+        doorstep_domain::Plan,
+        doorstep_domain::Organisation,
+        doorstep_domain::Depot,
+        doorstep_domain::Driver,
+        doorstep_domain::Vehicle,
+        doorstep_domain::org::NewDepot,
+        doorstep_domain::org::NewDriver,
+        doorstep_domain::vehicle::NewVehicle,
+        doorstep_domain::tracking::PingBatch,
+        doorstep_domain::tracking::PingBatchResult,
+        doorstep_domain::tracking::RouteProgress,
+        doorstep_domain::tracking::TrackingView,
+        doorstep_domain::tracking::SetCustomerNote,
+        doorstep_domain::tracking::RateDelivery,
+        doorstep_domain::pod::StartRoute,
+        doorstep_domain::pod::RouteStartOutcome,
+        doorstep_domain::pod::ArriveAtStop,
+        doorstep_domain::pod::VisitRecord,
+        doorstep_domain::pod::CompleteStop,
+        doorstep_domain::pod::StopOutcome,
+        doorstep_domain::pod::FailStop,
+        doorstep_domain::pod::VerifyOtp,
+        doorstep_domain::pod::OtpStatus,
+        doorstep_domain::pod::UploadRequest,
+        doorstep_domain::pod::UploadTicket,
+        doorstep_domain::pod::OrderPod,
+        doorstep_domain::reports::Report,
+        doorstep_domain::slots::SlotList,
+    )),
     modifiers(&Security),
 )]
 pub struct ApiDoc;
@@ -143,7 +434,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/openapi.json", get(openapi_json))
 }
 
-#[utoipa::path(get, path = "/api/openapi.json", tag = "meta", responses((status = 200, description = "This document", body = Object)))]
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta", responses((status = 200, description = "This document", body = OpenApiDocument)))]
 pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }

@@ -41,8 +41,8 @@ fn stored(response: StoredResponse) -> Response {
 
 #[utoipa::path(post, path = "/api/orders", tag = "orders", security(("bearer" = []), ("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the stored response again; same key, other body: 409. Kept 24 h.")),
-    request_body(content = Object, description = "NewOrder, or BatchCreateOrders {orders: NewOrder[]} (at most 1,000). Body limit 1 MiB. Each order may carry `slot` (a delivery slot id \"YYYY-MM-DDTHH:MM\" from GET /api/slots, or {date, start}): it becomes the order's time window if still available (else 409 naming `slot`). With the organisation's `auto_dispatch`, new orders are inserted into the day's published plan after the answer is prepared; one that fits nowhere keeps `dispatch_hold` {reason, hint, at}."),
-    responses((status = 201, description = "Order (one) or CreatedOrders {orders} (batch)", body = Object), crate::openapi::Errors))]
+    request_body(content = crate::openapi::OrderIntake, description = "NewOrder, or BatchCreateOrders {orders: NewOrder[]} (at most 1,000). Body limit 1 MiB. Each order may carry `slot` (a delivery slot id \"YYYY-MM-DDTHH:MM\" from GET /api/slots, or {date, start}): it becomes the order's time window if still available (else 409 naming `slot`). With the organisation's `auto_dispatch`, new orders are inserted into the day's published plan after the answer is prepared; one that fits nowhere keeps `dispatch_hold` {reason, hint, at}."),
+    responses((status = 201, description = "Order (one) or CreatedOrders {orders} (batch)", body = crate::openapi::OrderIntakeResult), crate::openapi::Errors))]
 pub async fn create_orders(State(state): State<AppState>, Caller(principal): Caller, request: Request) -> Result<Response, HttpError> {
     let (parts, body) = request.into_parts();
     let key = idempotency_key(&parts.headers)?;
@@ -85,14 +85,14 @@ fn take_slots(value: &mut serde_json::Value, batch: bool) -> Result<Vec<Option<S
         ("limit" = Option<u32>, Query, description = "1-200, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
-    responses((status = 200, description = "Page<Order> {items, next_cursor}", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "One page of orders; next_cursor is absent on the last page", body = crate::openapi::OrderPage), crate::openapi::Errors))]
 pub async fn list_orders(State(state): State<AppState>, Caller(principal): Caller, request: Request) -> Result<Json<Page<Order>>, HttpError> {
     let query: OrderQuery = parse_query(request.uri())?;
     Ok(Json(orders::list(state.store.as_ref(), &principal, &query).await?))
 }
 
 #[utoipa::path(get, path = "/api/orders/{id}", tag = "orders", security(("bearer" = []), ("api_key" = [])),
-    params(("id" = String, Path)), responses((status = 200, description = "Order", body = Object), crate::openapi::Errors))]
+    params(("id" = String, Path)), responses((status = 200, description = "The order", body = Order), crate::openapi::Errors))]
 pub async fn get_order(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>) -> Result<Json<Order>, HttpError> {
     let id: OrderId = path_id("order", &id)?;
     Ok(Json(orders::get(state.store.as_ref(), &principal, &id).await?))
@@ -100,8 +100,8 @@ pub async fn get_order(State(state): State<AppState>, Caller(principal): Caller,
 
 #[utoipa::path(patch, path = "/api/orders/{id}", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path)),
-    request_body(content = Object, description = "OrderPatch: version plus the fields to change"),
-    responses((status = 200, description = "Order", body = Object), crate::openapi::Errors))]
+    request_body(content = OrderPatch, description = "version plus only the fields to change; null clears an optional field"),
+    responses((status = 200, description = "The updated order", body = Order), crate::openapi::Errors))]
 pub async fn patch_order(
     State(state): State<AppState>,
     Caller(principal): Caller,
@@ -116,8 +116,8 @@ pub async fn patch_order(
 
 #[utoipa::path(post, path = "/api/orders/{id}/cancel", tag = "orders", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path)),
-    request_body(content = Object, description = "CancelOrder {version}"),
-    responses((status = 200, description = "Order", body = Object), crate::openapi::Errors))]
+    request_body(content = CancelOrder, description = "The version the caller read"),
+    responses((status = 200, description = "The cancelled order", body = Order), crate::openapi::Errors))]
 pub async fn cancel_order(
     State(state): State<AppState>,
     Caller(principal): Caller,
@@ -133,8 +133,8 @@ pub async fn cancel_order(
 
 #[utoipa::path(post, path = "/api/orders/{id}/events", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path)),
-    request_body(content = Object, description = "OrderEventRequest {version, event}"),
-    responses((status = 200, description = "Order", body = Object), crate::openapi::Errors))]
+    request_body = OrderEventRequest,
+    responses((status = 200, description = "The order after the event", body = Order), crate::openapi::Errors))]
 pub async fn order_event(
     State(state): State<AppState>,
     Caller(principal): Caller,
@@ -171,8 +171,8 @@ struct ImportQuery {
         ("utc_offset" = Option<String>, Query, description = "+HH:MM for HH:MM window times, default +00:00"),
         ("Idempotency-Key" = Option<String>, Header),
     ),
-    request_body(content = String, content_type = "text/csv", description = "CSV with a header row (limit 5 MiB), or JSON CsvImportRequest {csv, mapping, partial, ...}"),
-    responses((status = 201, description = "CsvImportReport {rows, created, errors, mapping}", body = Object), crate::openapi::Errors))]
+    request_body(content((String = "text/csv"), (CsvImportRequest = "application/json")), description = "CSV with a header row (limit 5 MiB), or JSON CsvImportRequest {csv, mapping, partial, ...}"),
+    responses((status = 201, description = "Rows read, orders created, every bad row's errors, the mapping used", body = doorstep_domain::dispatch::CsvImportReport), crate::openapi::Errors))]
 pub async fn import_csv(State(state): State<AppState>, Caller(principal): Caller, request: Request) -> Result<Response, HttpError> {
     let (parts, body) = request.into_parts();
     let key = idempotency_key(&parts.headers)?;

@@ -58,8 +58,8 @@ fn stored(response: StoredResponse) -> Response {
 
 #[utoipa::path(post, path = "/api/routes/{route_id}/start", tag = "pod", security(("bearer" = [])),
     params(("route_id" = String, Path), ("Idempotency-Key" = String, Header, description = "Required: a UUID per action; replays get the stored answer")),
-    request_body(content = Object, description = "StartRoute {plan_id, device_time, odometer_km?, vehicle_checked}"),
-    responses((status = 200, description = "RouteStartOutcome {visit, orders}", body = Object), crate::openapi::Errors))]
+    request_body = StartRoute,
+    responses((status = 200, description = "The start recorded and the route's orders, now out for delivery", body = doorstep_domain::pod::RouteStartOutcome), crate::openapi::Errors))]
 pub async fn start_route(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Response, HttpError> {
     let id: RouteId = path_id("route", &id)?;
     let key = idempotency_key(&headers)?;
@@ -69,8 +69,8 @@ pub async fn start_route(State(state): State<AppState>, Caller(principal): Calle
 
 #[utoipa::path(post, path = "/api/stops/{stop_id}/arrive", tag = "pod", security(("bearer" = [])),
     params(("stop_id" = String, Path), ("Idempotency-Key" = String, Header)),
-    request_body(content = Object, description = "ArriveAtStop {plan_id, device_time, geotag?}"),
-    responses((status = 200, description = "VisitRecord", body = Object), crate::openapi::Errors))]
+    request_body = ArriveAtStop,
+    responses((status = 200, description = "The arrival recorded", body = doorstep_domain::pod::VisitRecord), crate::openapi::Errors))]
 pub async fn arrive(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Response, HttpError> {
     let id: StopId = path_id("stop", &id)?;
     let key = idempotency_key(&headers)?;
@@ -80,8 +80,8 @@ pub async fn arrive(State(state): State<AppState>, Caller(principal): Caller, Pa
 
 #[utoipa::path(post, path = "/api/stops/{stop_id}/complete", tag = "pod", security(("bearer" = [])),
     params(("stop_id" = String, Path), ("Idempotency-Key" = String, Header)),
-    request_body(content = Object, description = "CompleteStop {plan_id, pod: ProofOfDelivery}"),
-    responses((status = 200, description = "StopOutcome {order, pod, reattempt_scheduled}", body = Object), crate::openapi::Errors))]
+    request_body = CompleteStop,
+    responses((status = 200, description = "The delivered order and its proof", body = doorstep_domain::pod::StopOutcome), crate::openapi::Errors))]
 pub async fn complete(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Response, HttpError> {
     let id: StopId = path_id("stop", &id)?;
     let key = idempotency_key(&headers)?;
@@ -91,8 +91,8 @@ pub async fn complete(State(state): State<AppState>, Caller(principal): Caller, 
 
 #[utoipa::path(post, path = "/api/stops/{stop_id}/fail", tag = "pod", security(("bearer" = [])),
     params(("stop_id" = String, Path), ("Idempotency-Key" = String, Header)),
-    request_body(content = Object, description = "FailStop {plan_id, reason, note?, device_time, geotag?, photos[]}"),
-    responses((status = 200, description = "StopOutcome {order, pod, reattempt_scheduled}", body = Object), crate::openapi::Errors))]
+    request_body = FailStop,
+    responses((status = 200, description = "The failed order, its record, and whether a reattempt was scheduled", body = doorstep_domain::pod::StopOutcome), crate::openapi::Errors))]
 pub async fn fail(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Response, HttpError> {
     let id: StopId = path_id("stop", &id)?;
     let key = idempotency_key(&headers)?;
@@ -102,8 +102,8 @@ pub async fn fail(State(state): State<AppState>, Caller(principal): Caller, Path
 
 #[utoipa::path(post, path = "/api/stops/{stop_id}/otp", tag = "pod", security(("bearer" = [])),
     params(("stop_id" = String, Path), ("Idempotency-Key" = String, Header, description = "Required: one per guess; a replay gets the stored answer and spends no attempt")),
-    request_body(content = Object, description = "VerifyOtp {plan_id, code}"),
-    responses((status = 200, description = "OtpStatus {verified, attempts_left, locked}", body = Object), crate::openapi::Errors))]
+    request_body = VerifyOtp,
+    responses((status = 200, description = "Whether the code matched, and the attempts left", body = doorstep_domain::pod::OtpStatus), crate::openapi::Errors))]
 pub async fn verify_otp(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Response, HttpError> {
     let id: StopId = path_id("stop", &id)?;
     let key = idempotency_key(&headers)?;
@@ -112,8 +112,8 @@ pub async fn verify_otp(State(state): State<AppState>, Caller(principal): Caller
 }
 
 #[utoipa::path(post, path = "/api/pod/uploads", tag = "pod", security(("bearer" = [])),
-    request_body(content = Object, description = "UploadRequest {order_id, content_type (image/jpeg|png|webp), size_bytes (<= 10 MiB), sha256}"),
-    responses((status = 200, description = "UploadTicket {blob_key, url, fields, expires_at}: POST multipart/form-data to url with every field, then `file` last", body = Object), crate::openapi::Errors))]
+    request_body(content = UploadRequest, description = "content_type image/jpeg, image/png or image/webp; size_bytes at most 10 MiB"),
+    responses((status = 200, description = "POST multipart/form-data to url with every field, then `file` last", body = UploadTicket), crate::openapi::Errors))]
 pub async fn request_upload(State(state): State<AppState>, Caller(principal): Caller, headers: HeaderMap, body: Body) -> Result<Json<UploadTicket>, HttpError> {
     let request: UploadRequest = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
     Ok(Json(pod::request_upload(deps(&state)?, &principal, &request).await?))
@@ -121,7 +121,7 @@ pub async fn request_upload(State(state): State<AppState>, Caller(principal): Ca
 
 #[utoipa::path(get, path = "/api/orders/{id}/pod", tag = "pod", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "OrderPod {order_id, attempts: [{record, photo_urls, signature_image_url, intact}]}", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "Every attempt's proof with short-lived photo and signature URLs, and whether it is intact", body = OrderPod), crate::openapi::Errors))]
 pub async fn order_pod(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>) -> Result<Json<OrderPod>, HttpError> {
     let id: OrderId = path_id("order", &id)?;
     Ok(Json(pod::order_pod(deps(&state)?, &principal, &id).await?))

@@ -50,7 +50,7 @@ fn report_query(request: &Request) -> Result<ReportQuery, HttpError> {
 #[utoipa::path(get, path = "/api/reports", tag = "reports", security(("bearer" = [])),
     params(("from" = String, Query, description = "YYYY-MM-DD"), ("to" = String, Query, description = "YYYY-MM-DD, included"),
         ("drivers" = Option<String>, Query, description = "comma-separated driver ids; all when absent")),
-    responses((status = 200, description = "Report", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "The report over the range", body = Report), crate::openapi::Errors))]
 pub async fn get_report(State(state): State<AppState>, Caller(principal): Caller, request: Request) -> Result<Json<Report>, HttpError> {
     let query = report_query(&request)?;
     Ok(Json(reports::report(state.reports.as_ref(), &principal, &query).await?))
@@ -59,7 +59,7 @@ pub async fn get_report(State(state): State<AppState>, Caller(principal): Caller
 #[utoipa::path(get, path = "/api/reports/export/{table}", tag = "reports", security(("bearer" = [])),
     params(("table" = String, Path, description = "shifts, routes, failure_reasons, on_time_by_day, cash_on_delivery or ratings"),
         ("from" = String, Query), ("to" = String, Query), ("drivers" = Option<String>, Query)),
-    responses((status = 200, description = "text/csv", body = String), crate::openapi::Errors))]
+    responses((status = 200, description = "The table as CSV", body = String, content_type = "text/csv"), crate::openapi::Errors))]
 pub async fn export_csv(
     State(state): State<AppState>,
     Caller(principal): Caller,
@@ -79,8 +79,8 @@ pub async fn export_csv(
 }
 
 #[utoipa::path(post, path = "/api/reports/rebuild", tag = "reports", security(("bearer" = [])),
-    request_body(content = Object, description = "{from: YYYY-MM-DD, to: YYYY-MM-DD (included, at most 366 days)}"),
-    responses((status = 200, description = "RebuildSummary {from, to, days: [{date, driver_id, changed}], changed}", body = Object), crate::openapi::Errors))]
+    request_body(content = crate::openapi::RebuildRequestSchema, description = "to is included; at most 366 days"),
+    responses((status = 200, description = "Every (day, driver) looked at and whether its aggregate changed", body = crate::openapi::RebuildSummarySchema), crate::openapi::Errors))]
 pub async fn rebuild(State(state): State<AppState>, Caller(principal): Caller, headers: HeaderMap, body: Body) -> Result<Json<RebuildSummary>, HttpError> {
     let request: RebuildRequest = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let pods = state.pods.as_deref().ok_or_else(|| {

@@ -38,8 +38,8 @@ pub fn settings_from_env() -> Result<TrackingSettings, String> {
 }
 
 #[utoipa::path(post, path = "/api/pings", tag = "tracking", security(("bearer" = [])),
-    request_body(content = Object, description = "PingBatch {route_id, pings: [{seq, device_time, lat, lon, accuracy_m?, speed_mps?, heading_deg?, battery_pct?}]} (at most 100)"),
-    responses((status = 200, description = "PingBatchResult {results: [{seq, outcome: accepted|duplicate|rejected, error?: {field, code, message}}], latest}", body = Object), crate::openapi::Errors))]
+    request_body(content = PingBatch, description = "At most 100 pings"),
+    responses((status = 200, description = "Each ping's outcome (accepted, duplicate or rejected with its error)", body = PingBatchResult), crate::openapi::Errors))]
 pub async fn upload_pings(
     State(state): State<AppState>,
     Caller(principal): Caller,
@@ -51,13 +51,13 @@ pub async fn upload_pings(
 }
 
 /// `{"positions": [...]}`: the latest position of every driver.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Positions {
     pub positions: Vec<DriverPosition>,
 }
 
 #[utoipa::path(get, path = "/api/tracking/positions", tag = "tracking", security(("bearer" = [])),
-    responses((status = 200, description = "{positions: [DriverPosition {driver_id, route_id, seq, device_time, lat, lon, accuracy_m, speed_mps, heading_deg, battery_pct, received_at}]}", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "The latest position of every driver", body = Positions), crate::openapi::Errors))]
 pub async fn positions(State(state): State<AppState>, Caller(principal): Caller) -> Result<Json<Positions>, HttpError> {
     Ok(Json(Positions { positions: tracking::positions(state.tracking(), &principal).await? }))
 }
@@ -72,14 +72,14 @@ struct TrailQuery {
 }
 
 /// `{"pings": [...]}`: a driver's trail, oldest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Trail {
     pub pings: Vec<StoredPing>,
 }
 
 #[utoipa::path(get, path = "/api/tracking/drivers/{id}/trail", tag = "tracking", security(("bearer" = [])),
     params(("id" = String, Path), ("from" = String, Query, description = "RFC 3339"), ("to" = String, Query, description = "RFC 3339")),
-    responses((status = 200, description = "{pings: [{driver_id, route_id, ping, received_at}]} by device time, at most 10,000", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "Pings by device time, at most 10,000", body = Trail), crate::openapi::Errors))]
 pub async fn trail(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>, request: Request) -> Result<Json<Trail>, HttpError> {
     let driver: DriverId = path_id("driver", &id)?;
     let query: TrailQuery = parse_query(request.uri())?;
@@ -88,7 +88,7 @@ pub async fn trail(State(state): State<AppState>, Caller(principal): Caller, Pat
 
 #[utoipa::path(get, path = "/api/tracking/routes/{id}", tag = "tracking", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "RouteProgress {plan_id, route_id, driver_id, version, etas: [{stop_id, order_id, sequence, eta, window, late_by_s}], notified, started: [{order_id, at}], updated_at}", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "The route's live ETAs", body = RouteProgress), crate::openapi::Errors))]
 pub async fn route_progress(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>) -> Result<Json<RouteProgress>, HttpError> {
     let route: RouteId = path_id("route progress", &id)?;
     Ok(Json(tracking::route_progress(state.tracking(), &principal, &route).await?))
@@ -124,8 +124,8 @@ fn no_store(mut response: Response) -> Response {
 
 #[utoipa::path(get, path = "/api/track/{token}", tag = "tracking",
     params(("token" = String, Path, description = "the customer's tracking token")),
-    responses((status = 200, description = VIEW_FIELDS, body = Object),
-        (status = 404, description = "unknown or expired link (always the same body)", body = Object)))]
+    responses((status = 200, description = VIEW_FIELDS, body = doorstep_domain::tracking::TrackingView),
+        (status = 404, description = "unknown or expired link (always the same body)", body = doorstep_domain::ApiError)))]
 pub async fn public_view(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let deps = customer(&state);
     no_store(match tracking::customer_view(deps.tracking, deps.proof, &token).await {
@@ -183,12 +183,12 @@ fn write_answer(result: Result<CustomerWrite, doorstep_core::Error>) -> Response
 
 #[utoipa::path(put, path = "/api/track/{token}/note", tag = "tracking",
     params(("token" = String, Path, description = "the customer's tracking token")),
-    request_body(content = Object, description = "SetCustomerNote {instructions?: string (at most 500 characters), safe_place?: string (at most 200)}: replaces the note; trimmed, blank clears; no control characters except newlines"),
-    responses((status = 200, description = VIEW_FIELDS, body = Object),
-        (status = 404, description = "unknown or expired link (always the same body)", body = Object),
-        (status = 409, description = "code too_late: the order is already delivered, failed or cancelled", body = Object),
-        (status = 422, description = "validation_failed naming instructions or safe_place", body = Object),
-        (status = 429, description = "too many writes through this link or from this address (Retry-After)", body = Object)))]
+    request_body(content = SetCustomerNote, description = "instructions at most 500 characters, safe_place at most 200: replaces the note; trimmed, blank clears; no control characters except newlines"),
+    responses((status = 200, description = VIEW_FIELDS, body = doorstep_domain::tracking::TrackingView),
+        (status = 404, description = "unknown or expired link (always the same body)", body = doorstep_domain::ApiError),
+        (status = 409, description = "code too_late: the order is already delivered, failed or cancelled", body = doorstep_domain::ApiError),
+        (status = 422, description = "validation_failed naming instructions or safe_place", body = doorstep_domain::ApiError),
+        (status = 429, description = "too many writes through this link or from this address (Retry-After)", body = doorstep_domain::ApiError)))]
 pub async fn set_note(State(state): State<AppState>, Path(token): Path<String>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let note: SetCustomerNote = match customer_body(&state, &token, &parts, body).await {
@@ -200,12 +200,12 @@ pub async fn set_note(State(state): State<AppState>, Path(token): Path<String>, 
 
 #[utoipa::path(put, path = "/api/track/{token}/rating", tag = "tracking",
     params(("token" = String, Path, description = "the customer's tracking token")),
-    request_body(content = Object, description = "RateDelivery {stars: 1-5, comment?: string (at most 1000 characters)}: replaces any earlier rating"),
-    responses((status = 200, description = VIEW_FIELDS, body = Object),
-        (status = 404, description = "unknown or expired link (always the same body)", body = Object),
-        (status = 409, description = "code not_delivered_yet: the order is not delivered or failed yet", body = Object),
-        (status = 422, description = "validation_failed naming stars or comment", body = Object),
-        (status = 429, description = "too many writes through this link or from this address (Retry-After)", body = Object)))]
+    request_body(content = RateDelivery, description = "stars 1-5, comment at most 1000 characters: replaces any earlier rating"),
+    responses((status = 200, description = VIEW_FIELDS, body = doorstep_domain::tracking::TrackingView),
+        (status = 404, description = "unknown or expired link (always the same body)", body = doorstep_domain::ApiError),
+        (status = 409, description = "code not_delivered_yet: the order is not delivered or failed yet", body = doorstep_domain::ApiError),
+        (status = 422, description = "validation_failed naming stars or comment", body = doorstep_domain::ApiError),
+        (status = 429, description = "too many writes through this link or from this address (Retry-After)", body = doorstep_domain::ApiError)))]
 pub async fn rate(State(state): State<AppState>, Path(token): Path<String>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let rating: RateDelivery = match customer_body(&state, &token, &parts, body).await {

@@ -20,6 +20,7 @@ pub use crate::order::{NewOrder, OrderPatch};
 /// plain string so a newer server may add codes without breaking older
 /// clients; match on [`ApiError::known_code`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Body parsed but failed validation; see `details`.
@@ -112,6 +113,7 @@ impl From<ErrorCode> for String {
 /// The one error body every endpoint returns:
 /// `{"code", "message", "field", "details"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{code}: {message}")]
 pub struct ApiError {
     /// Snake-case machine code; see [`ErrorCode`] for Doorstep's own.
@@ -216,6 +218,7 @@ impl From<PatchError> for ApiError {
 
 /// `GET /api/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// [`Health::OK`] or [`Health::DEGRADED`] (a dependency such as the
     /// store is failing).
@@ -240,6 +243,7 @@ pub type MapPoint = LatLon;
 
 /// A depot marker on the web map.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DepotPin {
     pub name: String,
     pub lat: f64,
@@ -249,6 +253,7 @@ pub struct DepotPin {
 /// `GET /api/config`: what the browser needs before anything else. Every
 /// field has a default so the map renders even before (or without) it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ClientConfig {
     pub tile_url: String,
@@ -258,6 +263,40 @@ pub struct ClientConfig {
     pub map_center: MapPoint,
     /// Leaflet zoom (fractional zoom is allowed).
     pub map_zoom: f64,
+    /// How dispatchers sign in.
+    pub auth: ClientAuth,
+}
+
+/// How the web app signs a dispatcher in.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// `POST /api/auth/login`, Doorstep's own tokens.
+    #[default]
+    Local,
+    /// A Cognito user pool: the browser calls `InitiateAuth` itself and
+    /// sends the pool's ID token as the bearer.
+    Cognito {
+        region: String,
+        user_pool_id: String,
+        client_id: String,
+        /// Where the browser sends Cognito's API calls, when not
+        /// `https://cognito-idp.{region}.amazonaws.com/` (a local test server).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        endpoint: Option<String>,
+    },
+}
+
+impl ClientAuth {
+    /// The Cognito API URL the browser posts to (`None` for local sign-in).
+    pub fn cognito_endpoint(&self) -> Option<String> {
+        match self {
+            Self::Local => None,
+            Self::Cognito { endpoint: Some(e), .. } => Some(e.clone()),
+            Self::Cognito { region, .. } => Some(format!("https://cognito-idp.{region}.amazonaws.com/")),
+        }
+    }
 }
 
 impl Default for ClientConfig {
@@ -270,12 +309,14 @@ impl Default for ClientConfig {
             depots: Vec::new(),
             map_center: LatLon::new(20.0, 0.0),
             map_zoom: 2.0,
+            auth: ClientAuth::Local,
         }
     }
 }
 
 /// One page of a list. `next_cursor` is opaque; absent on the last page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     #[serde(default)]
@@ -287,6 +328,7 @@ pub const MAX_PAGE_SIZE: u32 = 200;
 
 /// `GET /orders` query. Every filter is optional; they combine with AND.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OrderQuery {
     #[serde(default)]
@@ -378,6 +420,7 @@ impl Validate for OrderQuery {
 
 /// `POST /orders/batch`: validated as a whole, paths `orders[3].address.lat`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BatchCreateOrders {
     pub orders: Vec<NewOrder>,
@@ -405,6 +448,7 @@ impl BatchCreateOrders {
 
 /// `POST /orders/{id}/events`: a lifecycle event for the order at `version`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OrderEventRequest {
     pub version: u64,
@@ -419,6 +463,7 @@ impl Validate for OrderEventRequest {
 
 /// `POST /plans`: ask the optimizer for a draft plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreatePlanRequest {
     pub depot_id: DepotId,
@@ -463,6 +508,7 @@ fn first_duplicate<T: PartialEq>(items: &[T]) -> Option<usize> {
 
 /// `POST /plans/{id}/publish` and `/unpublish`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanVersion {
     pub version: u64,

@@ -9,6 +9,7 @@ use crate::validation::{Path, Report, Validate, codes};
 
 /// What a caller may do. Every credential carries exactly one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Plans the day: every order and plan of the organisation.
@@ -37,6 +38,7 @@ impl Role {
 
 /// `POST /api/auth/login`: a dispatcher's email and password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
@@ -53,6 +55,7 @@ impl Validate for LoginRequest {
 /// `POST /api/auth/driver`: either the one-time link token, or the
 /// organisation, driver and PIN a dispatcher handed over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DriverSignInRequest {
     #[serde(default)]
@@ -94,6 +97,7 @@ pub const SIGN_IN_PIN_DIGITS: usize = 8;
 
 /// A signed-in session: send `Authorization: Bearer {access_token}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     /// Always `Bearer`.
@@ -108,6 +112,7 @@ pub struct TokenResponse {
 /// `POST /api/drivers/{id}/sign-in-codes`: both ways for one driver to
 /// sign in once, shown to the dispatcher once and never stored in clear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignInCodes {
     pub driver_id: DriverId,
     /// For a link such as `/driver?token=...`.
@@ -119,6 +124,7 @@ pub struct SignInCodes {
 
 /// `POST /api/api-keys`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     pub name: String,
@@ -132,6 +138,7 @@ impl Validate for NewApiKey {
 
 /// An API key as listed: never the secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeySummary {
     pub id: String,
     pub name: String,
@@ -142,6 +149,7 @@ pub struct ApiKeySummary {
 
 /// The answer to `POST /api/api-keys`: the only time the secret is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyCreated {
     pub key: ApiKeySummary,
     /// `dsk_...`; send as `Authorization: Bearer` or `X-Api-Key`.

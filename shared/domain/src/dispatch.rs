@@ -13,12 +13,14 @@ use crate::validation::{Path, Report, Validate, codes};
 
 /// `POST /api/orders` with a batch: the orders as stored, in request order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedOrders {
     pub orders: Vec<Order>,
 }
 
 /// `POST /api/orders/{id}/cancel`: the version the caller read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CancelOrder {
     pub version: u64,
@@ -27,6 +29,7 @@ pub struct CancelOrder {
 /// One problem with one CSV row. `row` is the line in the file as a
 /// spreadsheet numbers it: the header is row 1, the first order row 2.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowError {
     pub row: usize,
     /// The CSV header at fault, when one is.
@@ -38,6 +41,7 @@ pub struct RowError {
 
 /// `POST /api/orders/import`: what was read, written and refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CsvImportReport {
     /// Data rows read.
     pub rows: usize,
@@ -51,6 +55,7 @@ pub struct CsvImportReport {
 /// `POST /api/plans`: a plan the browser's optimizer produced. The server
 /// assigns plan, route and stop ids.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SavePlanRequest {
     pub depot_id: DepotId,
@@ -81,6 +86,7 @@ impl Validate for SavePlanRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewRoute {
     pub vehicle_id: VehicleId,
@@ -96,6 +102,7 @@ pub struct NewRoute {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewStop {
     pub order_id: OrderId,
@@ -113,6 +120,7 @@ pub struct NewStop {
 /// (stops may come from other routes of the plan) with re-planned times, and
 /// optionally another driver. Stops already started cannot move.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRoute {
     /// The plan version the caller read.
@@ -138,6 +146,7 @@ impl Validate for UpdateRoute {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StopTiming {
     pub stop_id: StopId,
@@ -150,6 +159,7 @@ pub struct StopTiming {
 /// A customer's tracking link for one stop, shown once when the plan is
 /// published (the server keeps only a hash of the token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuedTrackingLink {
     pub stop_id: StopId,
     pub order_id: OrderId,
@@ -158,6 +168,7 @@ pub struct IssuedTrackingLink {
 
 /// `POST /api/plans/{id}/publish`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublishedPlan {
     pub plan: Plan,
     pub tracking: Vec<IssuedTrackingLink>,
@@ -165,6 +176,7 @@ pub struct PublishedPlan {
 
 /// `GET /api/drivers/me/route?date=`: a driver's route with its orders.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DriverRoute {
     pub plan_id: PlanId,
     pub plan_version: u64,
@@ -178,6 +190,7 @@ pub struct DriverRoute {
 /// `POST /api/orders/import` as JSON, for clients that cannot send a raw CSV
 /// body. The same options are query parameters when the body is `text/csv`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CsvImportRequest {
     pub csv: String,

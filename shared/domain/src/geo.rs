@@ -6,6 +6,7 @@ use crate::validation::{Path, Report, Validate, codes};
 
 /// A point in WGS 84 degrees.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LatLon {
     pub lat: f64,
@@ -42,6 +43,7 @@ impl Validate for LatLon {
 /// An axis-aligned box in degrees (does not handle the antimeridian; no
 /// delivery area spans it).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BoundingBox {
     pub min_lat: f64,
@@ -80,6 +82,7 @@ impl BoundingBox {
 /// A postal address. `lat`/`lon` are absent until geocoded; planning needs
 /// them (see [`Address::location`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Address {
     /// Street and number, e.g. `12 Rue Mercière`.

@@ -26,6 +26,7 @@ use crate::validation::{Path, Report, Validate, codes};
 
 /// Why a delivery attempt failed. Fixed so it can be reported on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FailureReason {
     RecipientAbsent,
@@ -80,6 +81,7 @@ impl FailureReason {
 /// An order's state with its data. Wire: `{"state": "created"}`,
 /// `{"state": "failed", "reason": "recipient_absent", "note": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum OrderStatus {
     Created,
@@ -97,6 +99,7 @@ pub enum OrderStatus {
 
 /// The bare state, for filters, indexes and tables. Wire: `"out_for_delivery"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
     Created,
@@ -180,6 +183,7 @@ impl OrderStatus {
 /// Something that happens to an order. Wire: `{"event": "plan"}`,
 /// `{"event": "fail", "reason": "no_safe_place", "note": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "event", rename_all = "snake_case", try_from = "RawEvent")]
 pub enum OrderEvent {
     Plan,
@@ -199,6 +203,7 @@ pub enum OrderEvent {
 /// Read side of [`OrderEvent`]: serde's `deny_unknown_fields` does not
 /// reach unit variants of internally tagged enums, so read flat and convert.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct RawEvent {
     event: OrderEventKind,
@@ -233,6 +238,7 @@ impl TryFrom<RawEvent> for OrderEvent {
 
 /// The bare event name. Wire: `"dispatch"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderEventKind {
     Plan,
@@ -315,6 +321,7 @@ impl Validate for OrderEvent {
 
 /// An event that the current state does not accept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("cannot {event} an order that is {from}; allowed: {}", allowed_list(.allowed))]
 pub struct IllegalTransition {
     pub from: OrderState,

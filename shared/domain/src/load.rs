@@ -14,6 +14,7 @@ pub const LOAD_UNITS: [&str; LOAD_DIMENSIONS] = ["weight_kg", "volume_l", "items
 /// of exactly three non-negative numbers, e.g. `[12.5, 40, 2]`. Fixed
 /// dimensions keep every order comparable with every vehicle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Load(pub Vec<f64>);
 

@@ -10,6 +10,7 @@ use crate::time::rfc3339;
 use crate::validation::{Path, Report, Validate, codes, is_plausible_email, is_plausible_phone};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     /// The plan was published: "your delivery is scheduled for ...".
@@ -52,6 +53,7 @@ impl Trigger {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
@@ -62,6 +64,7 @@ pub enum Channel {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationStatus {
     Pending,
@@ -73,6 +76,7 @@ pub enum NotificationStatus {
 
 /// One message about one order to one recipient.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notification {
     pub id: NotificationId,
     pub org_id: OrgId,
@@ -130,6 +134,7 @@ impl Validate for Notification {
 
 /// Rendered text of a notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub subject: String,
     pub body: String,
@@ -197,6 +202,7 @@ pub fn compose(trigger: Trigger, ctx: &MessageContext<'_>) -> Message {
 /// How an organisation notifies its customers. Every field has a default, so
 /// `{}` (or no `notifications` at all) is valid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct NotificationSettings {
     /// Email the recipient when the order has an address and email is configured.
@@ -218,6 +224,7 @@ impl Default for NotificationSettings {
 /// An integrator's endpoint. The secret signs each request (see the
 /// `Doorstep-Signature` header); it is stored as given, since signing needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WebhookEndpoint {
     /// Short name, unique in the organisation; part of the send ledger key.
@@ -259,6 +266,7 @@ pub fn is_acceptable_webhook_url(url: &str) -> bool {
 
 /// A replacement text for one trigger in one language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TemplateOverride {
     pub trigger: Trigger,

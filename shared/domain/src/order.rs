@@ -20,6 +20,7 @@ pub const MAX_TIME_WINDOWS: usize = 4;
 
 /// What the order asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderKind {
     /// Deliver from the depot to `address`.
@@ -33,6 +34,7 @@ pub enum OrderKind {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -44,6 +46,7 @@ pub enum Priority {
 
 /// Who receives (or hands over) the goods; also who gets notifications.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Recipient {
     pub name: String,
@@ -67,6 +70,7 @@ impl Validate for Recipient {
 
 /// The pickup half of a pickup-and-delivery order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PickupLeg {
     pub address: Address,
@@ -94,6 +98,7 @@ impl Validate for PickupLeg {
 
 /// An amount of money in minor units (cents) to avoid float rounding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Money {
     pub amount_minor: u64,
@@ -116,6 +121,7 @@ impl Validate for Money {
 /// Body of "create order". `address`, `service_time_s` and `time_windows`
 /// describe the main stop: the delivery (or, for `pickup`, the pickup).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
     /// The shipper's own reference (unique per organisation by convention).
@@ -152,6 +158,7 @@ pub struct NewOrder {
 
 /// A stored order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Order {
     pub id: OrderId,
     pub org_id: OrgId,
@@ -485,6 +492,7 @@ where
 /// Body of "update order": only the fields present change. For optional
 /// fields `null` clears the value. `version` must equal the stored one.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OrderPatch {
     pub version: u64,

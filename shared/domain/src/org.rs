@@ -13,6 +13,7 @@ pub const DEFAULT_TILE_ATTRIBUTION: &str = "© OpenStreetMap contributors";
 
 /// A delivery business using Doorstep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organisation {
     pub id: OrgId,
     pub name: String,
@@ -31,6 +32,7 @@ pub struct Organisation {
 
 /// Per-organisation settings. Every field has a default, so `{}` is valid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct OrgSettings {
     /// XYZ tile template with `{z}`, `{x}`, `{y}`.
@@ -196,6 +198,7 @@ fn check_service_url(path: &Path, url: Option<&str>, report: &mut Report) {
 /// What a dispatcher may change on the organisation (`PATCH /api/organisation`
 /// merges its JSON onto these fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OrganisationFields {
     pub name: String,
@@ -232,6 +235,7 @@ impl Organisation {
 
 /// Where routes start and usually end.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Depot {
     pub id: DepotId,
     pub org_id: OrgId,
@@ -245,6 +249,7 @@ pub struct Depot {
 
 /// Body of "create depot" / "replace depot".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewDepot {
     pub name: String,
@@ -280,6 +285,7 @@ impl Validate for Depot {
 
 /// A person who drives routes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Driver {
     pub id: DriverId,
     pub org_id: OrgId,
@@ -295,6 +301,7 @@ pub struct Driver {
 
 /// Body of "create driver" / "replace driver".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewDriver {
     pub name: String,

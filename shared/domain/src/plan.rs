@@ -14,6 +14,7 @@ use crate::time::{iso_date, rfc3339};
 use crate::validation::{Path, Report, Validate, codes};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PlanStatus {
     /// Being edited; drivers and customers see nothing.
@@ -23,6 +24,7 @@ pub enum PlanStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StopKind {
     Pickup,
@@ -31,6 +33,7 @@ pub enum StopKind {
 
 /// One visit on a route.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stop {
     pub id: StopId,
     pub order_id: OrderId,
@@ -50,6 +53,7 @@ pub struct Stop {
 
 /// What a route costs and carries.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteTotals {
     pub distance_m: f64,
     /// Start of shift use to end: driving + service + waiting (+ break).
@@ -65,6 +69,7 @@ pub struct RouteTotals {
 
 /// One vehicle's day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Route {
     pub id: RouteId,
     pub vehicle_id: VehicleId,
@@ -80,6 +85,7 @@ pub struct Route {
 
 /// An order the planner could not place, and why (free text from the optimizer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Unassigned {
     pub order_id: OrderId,
     pub reason: String,
@@ -87,6 +93,7 @@ pub struct Unassigned {
 
 /// All routes of one depot for one day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Plan {
     pub id: PlanId,
     pub org_id: OrgId,

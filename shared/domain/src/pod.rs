@@ -13,6 +13,7 @@ use crate::validation::{Path, Report, Validate, codes};
 
 /// A photo stored as a blob; the app uploads it separately and refers to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PhotoRef {
     /// Storage key (S3 key or local file name) assigned by the upload.
@@ -63,6 +64,7 @@ impl Validate for PhotoRef {
 /// A signature as pen strokes; points are `[x, y]` normalised to `[0, 1]`
 /// of the signing pad, so any screen can redraw it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Signature {
     pub strokes: Vec<Vec<[f32; 2]>>,
@@ -95,6 +97,7 @@ impl Validate for Signature {
 
 /// Where the device was when capturing the proof.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GeoTag {
     pub lat: f64,
@@ -114,6 +117,7 @@ impl Validate for GeoTag {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     Cash,
@@ -123,6 +127,7 @@ pub enum PaymentMethod {
 
 /// Cash on delivery actually collected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CashCollected {
     pub amount: Money,
@@ -132,6 +137,7 @@ pub struct CashCollected {
 /// Evidence that an order was handed over. At least one of photos,
 /// signature, recipient name, verified OTP or scanned barcode is required.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProofOfDelivery {
     pub order_id: OrderId,
@@ -258,6 +264,7 @@ impl Validate for ProofOfDelivery {
 /// What an organisation asks of proofs of delivery and failed attempts
 /// (`OrgSettings::pod`). Every field has a default, so `{}` is valid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PodPolicy {
     /// Delivery attempts an order gets; a failure beyond this stays failed.
@@ -313,6 +320,7 @@ impl Validate for PodPolicy {
 /// `POST /api/routes/{route_id}/start`: the driver leaves the depot; the
 /// route's dispatched orders go out for delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StartRoute {
     pub plan_id: PlanId,
@@ -335,6 +343,7 @@ impl Validate for StartRoute {
 
 /// `POST /api/stops/{stop_id}/arrive`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ArriveAtStop {
     pub plan_id: PlanId,
@@ -352,6 +361,7 @@ impl Validate for ArriveAtStop {
 
 /// `POST /api/stops/{stop_id}/complete`: delivered, with its proof.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CompleteStop {
     pub plan_id: PlanId,
@@ -360,6 +370,7 @@ pub struct CompleteStop {
 
 /// `POST /api/stops/{stop_id}/fail`: not delivered, with a reason from the list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FailStop {
     pub plan_id: PlanId,
@@ -392,6 +403,7 @@ impl Validate for FailStop {
 
 /// `POST /api/stops/{stop_id}/otp`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VerifyOtp {
     pub plan_id: PlanId,
@@ -400,6 +412,7 @@ pub struct VerifyOtp {
 
 /// The answer to an OTP check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OtpStatus {
     pub verified: bool,
     pub attempts_left: u32,
@@ -408,6 +421,7 @@ pub struct OtpStatus {
 
 /// `POST /api/pod/uploads`: ask where to upload a photo or signature image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UploadRequest {
     pub order_id: OrderId,
@@ -434,6 +448,7 @@ impl Validate for UploadRequest {
 /// field of `fields`, then the bytes as field `file`, last (an S3 presigned
 /// POST, or the same layout on `doorstep serve`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadTicket {
     pub blob_key: String,
     pub url: String,
@@ -445,6 +460,7 @@ pub struct UploadTicket {
 // --- Stored records ------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VisitKind {
     RouteStarted,
@@ -454,6 +470,7 @@ pub enum VisitKind {
 /// A driver's route start or arrival at a stop, as reported (device time)
 /// and as received; arrival times feed reports and automatic POD.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitRecord {
     pub org_id: OrgId,
     pub plan_id: PlanId,
@@ -478,6 +495,7 @@ pub struct VisitRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum PodOutcome {
     Delivered,
@@ -492,6 +510,7 @@ pub enum PodOutcome {
 /// what the server checked, and a SHA-256 over all of it (canonical JSON,
 /// blob hashes included), so any later change is detectable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PodRecord {
     pub org_id: OrgId,
     pub order_id: OrderId,
@@ -591,12 +610,14 @@ fn write_canonical(value: &serde_json::Value, out: &mut String) {
 /// What `GET /api/orders/{id}/pod` answers: every attempt's record with
 /// short-lived URLs for its blobs (same order as [`PodRecord::blobs`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderPod {
     pub order_id: OrderId,
     pub attempts: Vec<PodAttempt>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PodAttempt {
     pub record: PodRecord,
     pub photo_urls: Vec<String>,
@@ -609,6 +630,7 @@ pub struct PodAttempt {
 /// What a customer sees of the proof through their tracking link, if the
 /// organisation allows it (`PodPolicy::customer_can_see_pod`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicPod {
     #[serde(with = "rfc3339")]
     pub delivered_at: OffsetDateTime,
@@ -630,6 +652,7 @@ impl Validate for CompleteStop {
 
 /// The answer to completing or failing a stop.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StopOutcome {
     /// The order after the change (after a failure with attempts left and
     /// `auto_reattempt`, back in `created`).
@@ -641,6 +664,7 @@ pub struct StopOutcome {
 
 /// The answer to starting a route.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteStartOutcome {
     pub visit: VisitRecord,
     /// Every order on the route, as it is now.

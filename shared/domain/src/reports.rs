@@ -36,6 +36,7 @@ use crate::time::{TimeWindow, rfc3339};
 
 /// Thresholds for the ping-derived metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ReportPolicy {
     pub speed_limit_mps: f64,
@@ -61,6 +62,7 @@ impl Default for ReportPolicy {
 
 /// What happened, as the back end records it for reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DeliveryEvent {
     RouteStarted {
@@ -119,6 +121,7 @@ pub enum DeliveryEvent {
 
 /// One route's figures within a driver's day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteTally {
     pub vehicle_id: VehicleId,
     #[serde(with = "rfc3339")]
@@ -161,6 +164,7 @@ impl RouteTally {
 
 /// The last ping folded in, and runs in progress.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PingCursor {
     pub seq: u64,
     #[serde(with = "rfc3339")]
@@ -177,6 +181,7 @@ pub struct PingCursor {
 /// Everything one driver did on one day, folded from events. Applying an
 /// event twice changes nothing, so at-least-once delivery of events is fine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DriverDay {
     pub driver_id: DriverId,
     #[serde(with = "crate::time::iso_date")]
@@ -434,6 +439,7 @@ pub const MAX_REPORT_DAYS: i64 = 366;
 
 /// `GET /api/reports?from=YYYY-MM-DD&to=YYYY-MM-DD&drivers=a,b`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     #[serde(with = "crate::time::iso_date")]
@@ -458,6 +464,7 @@ impl crate::validation::Validate for ReportQuery {
 
 /// A share: `numerator` of `denominator`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rate {
     pub numerator: u32,
     pub denominator: u32,
@@ -471,6 +478,7 @@ impl Rate {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DriverShiftRow {
     pub driver_id: DriverId,
     #[serde(with = "crate::time::iso_date")]
@@ -484,6 +492,7 @@ pub struct DriverShiftRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteRow {
     pub route_id: RouteId,
     pub driver_id: DriverId,
@@ -502,6 +511,7 @@ pub struct RouteRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodRow {
     pub driver_id: DriverId,
     pub currency: String,
@@ -512,6 +522,7 @@ pub struct CodRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DailyOnTime {
     #[serde(with = "crate::time::iso_date")]
     pub date: Date,
@@ -520,6 +531,7 @@ pub struct DailyOnTime {
 
 /// Every metric for a date range (and optionally some drivers).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     pub delivered: u32,
     pub failed: u32,

@@ -18,6 +18,7 @@ pub const MAX_ZONES: usize = 50;
 
 /// `settings.delivery_slots`: how the day is cut into slots and where they apply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SlotSettings {
     /// Length of one slot in minutes (15-720), e.g. 120.
@@ -31,6 +32,7 @@ pub struct SlotSettings {
 
 /// A delivery zone: a circle with a capacity per slot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SlotZone {
     pub name: String,
@@ -99,6 +101,7 @@ impl SlotSettings {
 /// A slot picked at checkout, sent as `slot` with a new order: `{"date":
 /// "2026-11-23", "start": "10:00"}` or its id `"2026-11-23T10:00"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SlotChoice {
     #[serde(with = "iso_date")]
@@ -129,6 +132,7 @@ impl SlotChoice {
 
 /// Why a slot cannot be booked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SlotReason {
     /// The zone's capacity for this slot is taken.
@@ -144,6 +148,7 @@ pub enum SlotReason {
 
 /// One slot of `GET /api/slots`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlotAvailability {
     /// `YYYY-MM-DDTHH:MM`, accepted as the order's `slot`.
     pub id: String,
@@ -161,6 +166,7 @@ pub struct SlotAvailability {
 
 /// `GET /api/slots?date=&lat=&lon=`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlotList {
     #[serde(with = "iso_date")]
     pub date: Date,
@@ -178,6 +184,7 @@ pub fn slot_window(slot: &LocalWindow, date: Date, offset: UtcOffset) -> TimeWin
 /// Left on an order that auto-dispatch could not place in the day's published
 /// plan: it waits for the next plan, and the dispatcher sees why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DispatchHold {
     /// Machine code: an optimizer reason (`capacity`, `time_window`,
     /// `skills`, `shift_or_max_duration`, `no_room_in_fleet`...), or

@@ -126,8 +126,25 @@ impl<'de> Deserialize<'de> for TimeOfDay {
     }
 }
 
+/// Hand-written because the wire form (`"08:30"`) is not the Rust shape.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for TimeOfDay {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("Local wall-clock time HH:MM, 00:00 to 24:00"))
+            .pattern(Some("^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"))
+            .examples(["08:30"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for TimeOfDay {}
+
 /// A recurring local window (shifts, breaks, default delivery windows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LocalWindow {
     pub start: TimeOfDay,
@@ -170,6 +187,7 @@ impl Validate for LocalWindow {
 
 /// An absolute window between two instants, `start < end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TimeWindow {
     #[serde(with = "rfc3339")]

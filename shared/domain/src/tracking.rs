@@ -13,6 +13,7 @@ use crate::validation::{Path, Report, Validate};
 /// One position report from a driver's device. The device numbers pings so
 /// the server can drop duplicates and reorder batches sent after being offline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TrackingPing {
     /// Strictly increasing per device.
@@ -75,6 +76,7 @@ pub const IN_THE_FUTURE: &str = "in_the_future";
 
 /// Body of "upload pings" from the driver app.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PingBatch {
     pub route_id: RouteId,
@@ -128,6 +130,7 @@ impl TrackingPing {
 
 /// What happened to one ping of an upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PingOutcome {
     /// Stored now.
@@ -141,6 +144,7 @@ pub enum PingOutcome {
 
 /// Why a ping was rejected, in the API error's field shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PingError {
     /// Path in the request, e.g. `pings[3].lat`.
     pub field: String,
@@ -150,6 +154,7 @@ pub struct PingError {
 
 /// One ping's result, in the order the pings were sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PingResult {
     pub seq: u64,
     pub outcome: PingOutcome,
@@ -159,6 +164,7 @@ pub struct PingResult {
 
 /// A driver's position as last reported (the newest ping by device time).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DriverPosition {
     pub driver_id: DriverId,
     pub route_id: RouteId,
@@ -231,6 +237,7 @@ impl DriverPosition {
 /// Answer to "upload pings": one result per ping sent, and where the driver
 /// is now (unchanged by late pings).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PingBatchResult {
     pub results: Vec<PingResult>,
     #[serde(default)]
@@ -245,6 +252,7 @@ impl PingBatchResult {
 
 /// A stored ping with the driver and route it belongs to, as the dispatcher's trail shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredPing {
     pub driver_id: DriverId,
     pub route_id: RouteId,
@@ -255,6 +263,7 @@ pub struct StoredPing {
 
 /// The current arrival estimate of one remaining stop.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StopEta {
     pub stop_id: StopId,
     pub order_id: OrderId,
@@ -273,6 +282,7 @@ pub struct StopEta {
 /// every upload of its driver's pings. Kept apart from the plan (which the
 /// dispatcher edits with its own versions).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteProgress {
     pub plan_id: PlanId,
     pub route_id: RouteId,
@@ -294,6 +304,7 @@ pub struct RouteProgress {
 
 /// An order of the route and when it went out for delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderStarted {
     pub order_id: OrderId,
     #[serde(with = "rfc3339")]
@@ -329,6 +340,7 @@ pub fn new_pings(last_seq: Option<u64>, pings: &[TrackingPing]) -> Vec<TrackingP
 /// One step of the customer's timeline; `at` is `None` when the step is
 /// known to have happened but its time is not recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimelineStep {
     pub state: OrderState,
     #[serde(default, with = "rfc3339::option")]
@@ -351,6 +363,7 @@ pub const CONTROL_CHARACTERS: &str = "control_characters";
 /// What the customer told the driver through the tracking page. Stored on
 /// the order; both parts trimmed, a blank part is `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerNote {
     #[serde(default)]
     pub instructions: Option<String>,
@@ -361,6 +374,7 @@ pub struct CustomerNote {
 /// Body of `PUT /api/track/{token}/note`. Replaces the whole note; an
 /// absent or blank part clears it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetCustomerNote {
     #[serde(default)]
@@ -384,6 +398,7 @@ impl SetCustomerNote {
 
 /// A customer's rating of the delivery, from the tracking page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerRating {
     /// 1 to 5.
     pub stars: u8,
@@ -396,6 +411,7 @@ pub struct CustomerRating {
 
 /// Body of `PUT /api/track/{token}/rating`. A new rating replaces the old.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RateDelivery {
     pub stars: u8,
@@ -457,6 +473,7 @@ pub fn failure_reason_for_customer(reason: crate::lifecycle::FailureReason) -> &
 /// surname, no other customers' stops, and the driver's position only while
 /// this order is next in line (`out_for_delivery`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrackingView {
     pub order_id: OrderId,
     pub state: OrderState,

@@ -37,6 +37,7 @@ pub mod codes {
 
 /// One problem with one field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Dotted path with indices, e.g. `time_windows[1].end`. Empty for a
     /// problem with the object as a whole.
@@ -48,6 +49,7 @@ pub struct FieldError {
 
 /// Every problem found; never empty when returned as an error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 #[error("{} validation error(s): {}", .0.len(), summary(.0))]
 pub struct ValidationErrors(pub Vec<FieldError>);

@@ -12,6 +12,7 @@ use crate::validation::{Path, Report, Validate, codes};
 
 /// A break taken somewhere inside `window`, lasting `duration_s`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Break {
     pub window: LocalWindow,
@@ -43,6 +44,7 @@ impl Validate for Break {
 
 /// A vehicle and the rules for routing it on any day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Vehicle {
     pub id: VehicleId,
     pub org_id: OrgId,
@@ -80,6 +82,7 @@ pub struct Vehicle {
 /// Body of "create vehicle" / "replace vehicle": a [`Vehicle`] without
 /// server-assigned fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewVehicle {
     pub name: String,
