@@ -56,6 +56,22 @@ pub struct ServeArgs {
     /// deleted, in seconds (also once at start-up).
     #[arg(long, default_value_t = 3600, env = "DOORSTEP_BLOB_SWEEP_INTERVAL_S")]
     blob_sweep_interval_s: u64,
+    /// Also accept a Cognito user pool's ID tokens, and have the web app sign
+    /// dispatchers in with the pool: its issuer,
+    /// https://cognito-idp.REGION.amazonaws.com/POOL_ID (needs --cognito-client-id).
+    /// Doorstep's own sign-in keeps working alongside.
+    #[arg(long, env = "DOORSTEP_COGNITO_ISSUER", requires = "cognito_client_id")]
+    cognito_issuer: Option<String>,
+    /// The pool's app client the tokens must be for.
+    #[arg(long, env = "DOORSTEP_COGNITO_CLIENT_ID", requires = "cognito_issuer")]
+    cognito_client_id: Option<String>,
+    /// Where the pool's keys are (default: ISSUER/.well-known/jwks.json).
+    #[arg(long, env = "DOORSTEP_COGNITO_JWKS_URL", requires = "cognito_issuer")]
+    cognito_jwks_url: Option<String>,
+    /// Where browsers send Cognito's API calls (default:
+    /// https://cognito-idp.REGION.amazonaws.com/), e.g. a local test server.
+    #[arg(long, env = "DOORSTEP_COGNITO_ENDPOINT", requires = "cognito_issuer")]
+    cognito_endpoint: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -91,7 +107,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Arc::new(store);
     let state = AppState::self_contained(store.clone(), clock, client, &secret).with_pods(store).with_local_blobs(blobs);
     let tracking_settings = doorstep_http::tracking::settings_from_env().map_err(anyhow::Error::msg)?;
-    let state = state.with_tracking_settings(tracking_settings);
+    let mut state = state.with_tracking_settings(tracking_settings);
+    if let (Some(issuer), Some(client_id)) = (&args.cognito_issuer, &args.cognito_client_id) {
+        let cognito = doorstep_cognito::CognitoSettings::new(issuer, client_id, args.cognito_jwks_url.as_deref(), args.cognito_endpoint.as_deref())
+            .map_err(|e| anyhow::anyhow!("{e} (from the --cognito-* flags or DOORSTEP_COGNITO_* variables)"))?;
+        state.verifier = cognito.own_or_cognito(state.verifier.clone());
+        state.client.auth = cognito.client_auth();
+        tracing::info!(?cognito, "dispatchers sign in with the Cognito user pool");
+    }
 
     let mut demo_login = None;
     if args.demo {

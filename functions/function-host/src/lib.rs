@@ -25,6 +25,8 @@ mod cognito;
 #[cfg(feature = "http")]
 mod http;
 #[cfg(feature = "http")]
-pub use cognito::{COGNITO_CLIENT_ID_ENV, COGNITO_ISSUER_ENV, HttpsJwks, OwnOrCognito, verifier_from_env};
+pub use cognito::{COGNITO_CLIENT_ID_ENV, COGNITO_ISSUER_ENV, client_auth_from_env, cognito_from_env, verifier_from_env};
+#[cfg(feature = "http")]
+pub use doorstep_cognito::{CognitoSettings, HttpsJwks, OwnOrCognito};
 #[cfg(feature = "http")]
 pub use http::*;

@@ -18,7 +18,7 @@ pub fn router() -> Router<AppState> {
 /// business, whose depot pins are its public addresses); with several
 /// tenants it gets the world map and no names.
 #[utoipa::path(get, path = "/api/config", tag = "meta",
-    responses((status = 200, description = "ClientConfig", body = Object), crate::openapi::Errors))]
+    responses((status = 200, description = "What the browser needs first: tiles, map centre, sign-in mode", body = ClientConfig), crate::openapi::Errors))]
 pub async fn get_config(State(state): State<AppState>, request: Request) -> Result<Json<ClientConfig>, HttpError> {
     let (mut parts, _) = request.into_parts();
     let signed_in = parts.headers.contains_key(header::AUTHORIZATION) || parts.headers.contains_key("x-api-key");
@@ -34,6 +34,7 @@ pub async fn get_config(State(state): State<AppState>, request: Request) -> Resu
     let mut config = ClientConfig {
         tile_url: state.client.tile_url.clone(),
         tile_attribution: state.client.tile_attribution.clone(),
+        auth: state.client.auth.clone(),
         ..ClientConfig::default()
     };
     if let Some(org) = org {

@@ -14,6 +14,8 @@ use doorstep_core::{Clock, Store};
 pub struct ClientSettings {
     pub tile_url: String,
     pub tile_attribution: String,
+    /// How the web app signs dispatchers in (`/api/config`).
+    pub auth: doorstep_domain::api::ClientAuth,
 }
 
 impl Default for ClientSettings {
@@ -21,6 +23,7 @@ impl Default for ClientSettings {
         Self {
             tile_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".into(),
             tile_attribution: "&copy; <a href=\"https://www.openstreetmap.org/copyright\">OpenStreetMap</a> contributors".into(),
+            auth: doorstep_domain::api::ClientAuth::Local,
         }
     }
 }

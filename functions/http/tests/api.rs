@@ -70,6 +70,21 @@ async fn config_serves_the_organisations_own_tiles_once_set() {
 }
 
 #[tokio::test]
+async fn config_tells_the_web_app_how_dispatchers_sign_in() {
+    let mut state = common::state(SqliteStore::open_in_memory().expect("store"), Arc::new(FixedClock(NOW)));
+    let local = check(&api_router(state.clone()), Method::GET, "/api/config", None, &[], None).await;
+    assert_eq!(local.json["auth"], json!({"mode": "local"}), "{}", local.text);
+    state.client.auth = doorstep_domain::api::ClientAuth::Cognito {
+        region: "eu-west-3".into(),
+        user_pool_id: "eu-west-3_Abc".into(),
+        client_id: "client-1".into(),
+        endpoint: None,
+    };
+    let cognito = check(&api_router(state), Method::GET, "/api/config", None, &[], None).await;
+    assert_eq!(cognito.json["auth"], json!({"mode": "cognito", "region": "eu-west-3", "user_pool_id": "eu-west-3_Abc", "client_id": "client-1"}));
+}
+
+#[tokio::test]
 async fn config_names_no_organisation_to_anonymous_callers_when_there_are_several() {
     let world = World::new().await;
     let anonymous = check(&world.app, Method::GET, "/api/config", None, &[], None).await;
@@ -209,8 +224,12 @@ async fn malformed_bodies_get_400_naming_the_field_never_500() {
     wrong_type["address"]["lat"] = json!("north");
     let mut unknown = new_order("X");
     unknown["recipient"]["nickname"] = json!("Jo");
+    let mut missing = new_order("X");
+    missing.as_object_mut().unwrap().remove("address");
     let cases: Vec<(String, Option<&str>)> = vec![
         ("{\"kind\": ".into(), None),
+        (missing.to_string(), Some("address")),
+        (json!({"orders": [new_order("A"), missing]}).to_string(), Some("orders[1].address")),
         ("[1, 2]".into(), None),
         (wrong_type.to_string(), Some("address.lat")),
         (unknown.to_string(), Some("recipient.nickname")),

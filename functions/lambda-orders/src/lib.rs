@@ -48,6 +48,8 @@ pub fn state<S: Store + doorstep_core::ports::TrackingStore + doorstep_core::por
     let mut state = AppState::self_contained(store.clone(), clock, settings.client.clone(), &settings.token_secret).with_pods(store);
     // With ApiAuth=cognito the user pool's tokens count too.
     state.verifier = doorstep_function_host::verifier_from_env(state.verifier.clone());
+    // ... and /api/config tells the web app to sign in with the pool.
+    state.client.auth = doorstep_function_host::client_auth_from_env();
     state
 }
 

@@ -27,10 +27,12 @@ pub fn store_token(token: &str) {
     }
 }
 
+/// Signs this tab out (with a Cognito sign-in, its session too).
 pub fn forget_token() {
     if let Some(s) = storage() {
         let _ = s.remove_item(TOKEN_KEY);
     }
+    super::cognito::forget();
 }
 
 fn network_error(e: impl std::fmt::Display) -> ApiError {
@@ -51,18 +53,21 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
         .unwrap_or_else(|_| ApiError::new("http_error", format!("the server answered {status}"))))
 }
 
-fn authorised(builder: RequestBuilder, token: &str) -> RequestBuilder {
+/// With a Cognito sign-in, the session's current ID token (refreshed
+/// before it expires) stands in for the one a page was given.
+async fn authorised(builder: RequestBuilder, token: &str) -> RequestBuilder {
+    let token = super::cognito::fresh_token(token).await;
     builder.header("Authorization", &format!("Bearer {token}"))
 }
 
 pub async fn get<T: DeserializeOwned>(token: &str, path: &str) -> Result<T, ApiError> {
-    let response = authorised(Request::get(path), token).send().await.map_err(network_error)?;
+    let response = authorised(Request::get(path), token).await.send().await.map_err(network_error)?;
     read(response).await
 }
 
 /// A text answer (e.g. a CSV export); errors still come as the API's shape.
 pub async fn get_text(token: &str, path: &str) -> Result<String, ApiError> {
-    let response = authorised(Request::get(path), token).send().await.map_err(network_error)?;
+    let response = authorised(Request::get(path), token).await.send().await.map_err(network_error)?;
     if response.ok() {
         return response.text().await.map_err(network_error);
     }
@@ -71,7 +76,7 @@ pub async fn get_text(token: &str, path: &str) -> Result<String, ApiError> {
 }
 
 pub async fn post<B: Serialize, T: DeserializeOwned>(token: &str, path: &str, body: &B) -> Result<T, ApiError> {
-    let request = authorised(Request::post(path), token).json(body).map_err(network_error)?;
+    let request = authorised(Request::post(path), token).await.json(body).map_err(network_error)?;
     read(request.send().await.map_err(network_error)?).await
 }
 
@@ -81,7 +86,7 @@ pub const MAX_CSV_BYTES: u32 = 5 * 1024 * 1024;
 /// A POST the server replays instead of repeating when the key comes again
 /// (a double click, a retry after a dropped connection).
 pub async fn post_idempotent<B: Serialize, T: DeserializeOwned>(token: &str, path: &str, body: &B, key: &str) -> Result<T, ApiError> {
-    let request = authorised(Request::post(path), token).header("Idempotency-Key", key).json(body).map_err(network_error)?;
+    let request = authorised(Request::post(path), token).await.header("Idempotency-Key", key).json(body).map_err(network_error)?;
     read(request.send().await.map_err(network_error)?).await
 }
 
@@ -135,7 +140,7 @@ pub async fn save_and_publish(token: &str, request: &SavePlanRequest) -> Result<
 }
 
 pub async fn patch<B: Serialize, T: DeserializeOwned>(token: &str, path: &str, body: &B) -> Result<T, ApiError> {
-    let request = authorised(Request::patch(path), token).json(body).map_err(network_error)?;
+    let request = authorised(Request::patch(path), token).await.json(body).map_err(network_error)?;
     read(request.send().await.map_err(network_error)?).await
 }
 
@@ -173,7 +178,7 @@ pub async fn update_organisation(token: &str, fields: &doorstep_domain::org::Org
 
 /// A one-time link token and PIN for a driver's phone.
 pub async fn issue_sign_in_codes(token: &str, driver: &doorstep_domain::DriverId) -> Result<doorstep_domain::auth::SignInCodes, ApiError> {
-    let request = authorised(Request::post(&format!("/api/drivers/{driver}/sign-in-codes")), token);
+    let request = authorised(Request::post(&format!("/api/drivers/{driver}/sign-in-codes")), token).await;
     read(request.send().await.map_err(network_error)?).await
 }
 

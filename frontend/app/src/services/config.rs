@@ -22,3 +22,24 @@ pub fn use_client_config() -> ClientConfig {
     }
     (*config).clone()
 }
+
+/// Like [`use_client_config`], but `None` until `/api/config` has answered
+/// (or failed: then the defaults), for choices the defaults must not make,
+/// such as how to sign in.
+#[hook]
+pub fn use_loaded_client_config() -> Option<ClientConfig> {
+    let config = use_state(|| None::<ClientConfig>);
+    {
+        let config = config.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let loaded = match Request::get("/api/config").send().await {
+                    Ok(response) if response.ok() => response.json::<ClientConfig>().await.unwrap_or_default(),
+                    _ => ClientConfig::default(),
+                };
+                config.set(Some(loaded));
+            });
+        });
+    }
+    (*config).clone()
+}

@@ -1,6 +1,7 @@
 //! Typed access to Doorstep's HTTP API, the optimizer worker and time zones.
 
 pub mod api;
+pub mod cognito;
 pub mod config;
 pub mod download;
 pub mod solver;

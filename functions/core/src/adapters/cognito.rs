@@ -75,6 +75,13 @@ impl CognitoVerifier {
         Self { issuer, client_id: client_id.into(), jwks_url, fetcher, cache: Mutex::new(None) }
     }
 
+    /// Fetches the keys from `url` instead, for a pool served somewhere
+    /// other than its issuer (a local Cognito test server).
+    pub fn with_jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.jwks_url = url.into();
+        self
+    }
+
     /// The cached key set, fetched first if there is none, or again if
     /// `kid` is not in it and the last fetch is old enough.
     async fn keys_for(&self, kid: &str, now: OffsetDateTime) -> Result<Arc<JwkSet>, TokenError> {
