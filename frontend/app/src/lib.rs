@@ -6,6 +6,7 @@ pub mod driver;
 mod pages;
 mod routes;
 mod services;
+mod scenario_model;
 
 pub use routes::Route;
 

@@ -2,8 +2,9 @@
 //! wasm-bindgen → wasm-opt (npm binaryen, the only one that reads current Rust
 //! wasm) → static files and Leaflet vendored from npm. The optimizer
 //! (`doorstep-solver-wasm`) is built the same way into `target/site/solver/`
-//! for the Web Worker (`assets/solver-worker.js`), and the customer tracking
-//! page (`doorstep-track`) into `track.html` + `track/`.
+//! for the Web Worker (`assets/solver-worker.js`), the customer tracking
+//! page (`doorstep-track`) into `track.html` + `track/`, and the XLSX reader
+//! (`doorstep-xlsx`), which the app imports on demand, into `xlsx/`.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -39,7 +40,9 @@ pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&pkg)?;
 
     let wasm = cargo_build_wasm(root, "doorstep-app", "web")?;
+    check_first_load_is_free_of_xlsx(&wasm)?;
     let bindgen_wasm = bind_and_optimise(root, &wasm, &pkg, "-Oz", &[])?;
+    let xlsx_wasm = build_xlsx(root, &out.join("xlsx"))?;
     let track_wasm = build_track(root, &out)?;
     let solver_wasm = build_solver(root, &out.join("solver"))?;
     let threaded_wasm = crate::web_threads::build(root, &out.join("solver-mt"))?;
@@ -64,6 +67,11 @@ pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
         "Tracking page built (track.html, track/): wasm {} KB gzipped, glue JS {} KB gzipped",
         gzipped_size(&track_wasm)? / 1024,
         gzipped_size(&out.join("track/doorstep_track.js"))? / 1024
+    );
+    println!(
+        "XLSX reader built (xlsx/, loaded when a dispatcher picks an .xlsx file): wasm {} KB gzipped, glue JS {} KB gzipped",
+        gzipped_size(&xlsx_wasm)? / 1024,
+        gzipped_size(&out.join("xlsx/doorstep_xlsx.js"))? / 1024
     );
     match &threaded_wasm {
         Some(wasm) => println!("Threaded solver wasm {} KB gzipped (solver-mt/)", gzipped_size(wasm)? / 1024),
@@ -108,6 +116,32 @@ fn build_track(root: &Path, out: &Path) -> anyhow::Result<PathBuf> {
     let bindgen_wasm = bind_and_optimise(root, &wasm, &dir, "-Oz", &[])?;
     std::fs::copy(root.join("frontend/track/track.html"), out.join("track.html")).context("copy track.html")?;
     Ok(bindgen_wasm)
+}
+
+/// The XLSX reader (`/xlsx/`): calamine, zip, the XML reader and the text
+/// encodings, imported by the app only when a dispatcher picks an .xlsx file.
+fn build_xlsx(root: &Path, out: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(out)?;
+    let wasm = cargo_build_wasm(root, "doorstep-xlsx", "web")?;
+    bind_and_optimise(root, &wasm, out, "-Oz", &[])
+}
+
+/// The app's own module must not link the spreadsheet reader back in (it
+/// would double the first load); cargo's output still names every function.
+fn check_first_load_is_free_of_xlsx(wasm: &Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(wasm).with_context(|| format!("read {}", wasm.display()))?;
+    if !contains(&bytes, b"doorstep_app") {
+        anyhow::bail!("{} has no symbol names: cannot check that it is free of the XLSX reader", wasm.display());
+    }
+    for krate in [&b"calamine"[..], b"quick_xml", b"encoding_rs"] {
+        if contains(&bytes, krate) {
+            anyhow::bail!(
+                "the app's wasm contains {} code: the XLSX reader belongs in doorstep-xlsx (/xlsx/), loaded on demand",
+                String::from_utf8_lossy(krate)
+            );
+        }
+    }
+    Ok(())
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -84,5 +84,9 @@ test("the dispatcher app's first load is measured: bytes on the wire, compressed
   const wasm = firstLoad.find((r) => r.url.endsWith("/pkg/doorstep_app_bg.wasm"));
   assert.equal(wasm?.encoding, "gzip", "the app's wasm travels compressed");
   assert.ok(!firstLoad.some((r) => /solver/.test(r.url)), "the optimizer loads only when planning starts");
+  assert.ok(!firstLoad.some((r) => /\/xlsx\//.test(r.url)), "the XLSX reader loads only when a dispatcher picks an .xlsx file");
+  // 1,079,588 bytes when the XLSX reader was linked into the app; about
+  // 0.87 MB since it loads on demand. A budget, so it cannot creep back unseen.
+  assert.ok(total < 1_000_000, `first load ${total} bytes is over the 1,000,000-byte budget`);
   await context.close();
 });

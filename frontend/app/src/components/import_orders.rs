@@ -14,7 +14,7 @@ use time::{Date, UtcOffset};
 use web_sys::{DragEvent, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use super::xlsx_sheet::{self, BadCell, Sheet};
+use super::xlsx_sheet::{self, BadCell, Workbook};
 use crate::services::api;
 
 /// Rows shown in the preview table.
@@ -29,9 +29,9 @@ pub struct CsvFile {
     pub preview: Vec<Vec<String>>,
     /// One key per chosen file: a double click or a retry never imports twice.
     pub idempotency_key: String,
-    /// An XLSX file's first sheet: converted to CSV when imported, with the
-    /// chosen mapping (service-time cells become durations).
-    pub sheet: Option<Rc<Sheet>>,
+    /// An XLSX file's bytes: its first sheet is converted to CSV when
+    /// imported, with the chosen mapping (service-time cells become durations).
+    pub workbook: Option<Workbook>,
     /// Cells of an XLSX file that cannot be imported (Excel errors).
     pub bad_cells: Vec<BadCell>,
 }
@@ -188,25 +188,22 @@ fn read_xlsx_file(file: web_sys::File, offset: UtcOffset, import: UseReducerHand
     wasm_bindgen_futures::spawn_local(async move {
         let name = file.name();
         let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
-            Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
+            Ok(buffer) => Workbook(js_sys::Uint8Array::new(&buffer)),
             Err(_) => {
                 import.dispatch(ImportAction::Unreadable(format!("{name} could not be read.")));
                 return;
             }
         };
-        match xlsx_sheet::read_xlsx(bytes) {
+        match xlsx_sheet::read(&bytes, offset, PREVIEW_ROWS as u32).await {
             Ok(sheet) => {
-                let (rows, bad_cells) = sheet.text_rows(offset);
-                let preview = rows.into_iter().take(PREVIEW_ROWS).collect();
-                let headers = sheet.headers.clone();
                 import.dispatch(ImportAction::Loaded(CsvFile {
                     name,
                     text: Rc::new(String::new()),
-                    headers,
-                    preview,
+                    headers: sheet.headers,
+                    preview: sheet.rows,
                     idempotency_key: new_key(),
-                    sheet: Some(Rc::new(sheet)),
-                    bad_cells,
+                    workbook: Some(bytes),
+                    bad_cells: sheet.bad_cells,
                 }));
             }
             Err(e) => import.dispatch(ImportAction::Unreadable(format!("{name} could not be read: {e}. Save it as .xlsx or CSV (UTF-8)."))),
@@ -233,7 +230,7 @@ fn read_file(file: web_sys::File, offset: UtcOffset, import: UseReducerHandle<Im
                     return;
                 };
                 let preview = records.collect();
-                import.dispatch(ImportAction::Loaded(CsvFile { name, text: Rc::new(text), headers, preview, idempotency_key: new_key(), sheet: None, bad_cells: Vec::new() }));
+                import.dispatch(ImportAction::Loaded(CsvFile { name, text: Rc::new(text), headers, preview, idempotency_key: new_key(), workbook: None, bad_cells: Vec::new() }));
             }
             None => import.dispatch(ImportAction::Unreadable(format!("{name} could not be read as text; save it as CSV (UTF-8)."))),
         }
@@ -301,21 +298,23 @@ pub fn import_orders(props: &ImportOrdersProps) -> Html {
                 .iter()
                 .filter_map(|(field, column)| column.map(|c| ((*field).to_owned(), file.headers[c].clone())))
                 .collect();
-            let csv = match &file.sheet {
-                Some(sheet) => sheet.to_csv(&import.columns, offset),
-                None => (*file.text).clone(),
-            };
-            let request = CsvImportRequest {
-                csv,
-                mapping,
-                partial: import.partial,
-                country: None,
-                date: Some(date),
-                utc_offset: Some(offset_text(offset)),
-            };
+            let column = |field: &str| import.columns.get(field).copied().flatten();
+            let (service_s, service_min) = (column("service_time_s"), column("service_time_min"));
+            let partial = import.partial;
             import.dispatch(ImportAction::Importing);
             let (import, token, on_changed) = (import.clone(), token.clone(), on_changed.clone());
             wasm_bindgen_futures::spawn_local(async move {
+                let csv = match &file.workbook {
+                    Some(bytes) => match xlsx_sheet::to_csv(bytes, offset, service_s, service_min).await {
+                        Ok(csv) => csv,
+                        Err(e) => {
+                            import.dispatch(ImportAction::Refused(ApiError::new("unreadable_file", format!("{} could not be read: {e}.", file.name))));
+                            return;
+                        }
+                    },
+                    None => (*file.text).clone(),
+                };
+                let request = CsvImportRequest { csv, mapping, partial, country: None, date: Some(date), utc_offset: Some(offset_text(offset)) };
                 match api::post_idempotent::<_, CsvImportReport>(&token, "/api/orders/import", &request, &file.idempotency_key).await {
                     Ok(report) => {
                         import.dispatch(ImportAction::Imported(report));

@@ -17,3 +17,4 @@ pub mod xlsx_sheet;
 pub mod order_form;
 pub mod route_timeline;
 pub use route_timeline::{RouteTimeline, TimelineRow};
+pub mod scenarios;

@@ -1,227 +1,112 @@
-//! Reading the first sheet of an XLSX file (with `calamine`, in the browser)
-//! into the same header row and text cells the CSV import uses, so both paths
-//! share the preview, the column mapping and the server's CSV import.
+//! XLSX files for the order import, read by the spreadsheet reader module
+//! (`frontend/xlsx`, served as `/xlsx/`): it holds calamine, zip and the XML
+//! reader, so it is imported only when a dispatcher picks an .xlsx file and
+//! stays out of the app's first load. It returns the same header row and
+//! text cells the CSV path previews, and CSV text for the import.
 
-use std::collections::BTreeMap;
-use std::io::Cursor;
+use serde::Deserialize;
+use time::UtcOffset;
+use wasm_bindgen::prelude::*;
 
-use calamine::{Data, Reader as _, Xlsx};
-use time::format_description::well_known::Rfc3339;
-use time::{Date, Month, PrimitiveDateTime, Time, UtcOffset};
+// One import per page: the module and its wasm are fetched on first use,
+// then every call reuses them.
+#[wasm_bindgen(inline_js = r#"
+let reader;
+function load() {
+  reader ??= import("/xlsx/doorstep_xlsx.js").then(async (m) => {
+    await m.default({ module_or_path: "/xlsx/doorstep_xlsx_bg.wasm" });
+    return m;
+  });
+  // A failed load (offline, say) is retried on the next file.
+  reader.catch(() => { reader = undefined; });
+  return reader;
+}
+export async function xlsx_read(bytes, offset_s, preview_rows) {
+  return (await load()).read(bytes, offset_s, preview_rows);
+}
+export async function xlsx_to_csv(bytes, offset_s, service_time_s, service_time_min) {
+  return (await load()).to_csv(bytes, offset_s, service_time_s, service_time_min);
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    async fn xlsx_read(bytes: &js_sys::Uint8Array, offset_s: i32, preview_rows: u32) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    async fn xlsx_to_csv(bytes: &js_sys::Uint8Array, offset_s: i32, service_time_s: Option<u32>, service_time_min: Option<u32>) -> Result<JsValue, JsValue>;
+}
+
+/// An XLSX file's bytes, kept on the JS side (the reader copies them into
+/// its own memory on each call). Equal when they are the same array.
+#[derive(Clone, Debug)]
+pub struct Workbook(pub js_sys::Uint8Array);
+
+impl PartialEq for Workbook {
+    fn eq(&self, other: &Self) -> bool {
+        AsRef::<JsValue>::as_ref(&self.0) == AsRef::<JsValue>::as_ref(&other.0)
+    }
+}
 
 /// A cell the import cannot use (an Excel error such as `#N/A`), by
 /// spreadsheet row (1-based, like the CSV path's line numbers) and header.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct BadCell {
     pub row: usize,
     pub column: String,
     pub message: String,
 }
 
-/// The first sheet: its header row and the rows under it, cells as read.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Sheet {
+/// The first sheet as the import panel shows it (the reader's `read`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Preview {
     pub headers: Vec<String>,
-    /// `(spreadsheet row number, cells)`; empty rows are left out.
-    pub rows: Vec<(usize, Vec<Data>)>,
+    /// The first rows under the header, cells as text.
+    pub rows: Vec<Vec<String>>,
+    /// Every cell of the sheet that cannot be imported.
+    pub bad_cells: Vec<BadCell>,
 }
 
-/// Why a file could not be read as a spreadsheet.
-pub fn read_xlsx(bytes: Vec<u8>) -> Result<Sheet, String> {
-    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| format!("it is not a readable XLSX file ({e})"))?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| "it has no sheet".to_owned())?
-        .map_err(|e| format!("its first sheet could not be read ({e})"))?;
-    let first_row = range.start().map_or(0, |(r, _)| r as usize);
-    let mut rows = range
-        .rows()
-        .enumerate()
-        .filter(|(_, cells)| cells.iter().any(|c| !matches!(c, Data::Empty) && !matches!(c, Data::String(s) if s.trim().is_empty())))
-        .map(|(i, cells)| (first_row + i + 1, cells.to_vec()));
-    let Some((_, header_cells)) = rows.next() else {
-        return Err("its first sheet is empty: it needs a header row and one row per order".into());
-    };
-    let headers = header_cells.iter().map(|c| cell_text(c, UtcOffset::UTC).unwrap_or_default()).collect();
-    Ok(Sheet { headers, rows: rows.collect() })
+/// The header, the first `preview_rows` rows and the unusable cells of the
+/// workbook's first sheet. The error says why it could not be read.
+pub async fn read(bytes: &Workbook, offset: UtcOffset, preview_rows: u32) -> Result<Preview, String> {
+    let json = xlsx_read(&bytes.0, offset.whole_seconds(), preview_rows).await.map_err(|e| reason(&e))?;
+    parse_preview(&json.as_string().unwrap_or_default())
 }
 
-/// One cell as the CSV import reads it. Dates and times are Excel serial
-/// numbers (days since 1899-12-30, the fraction is the time of day):
-/// a time alone becomes `HH:MM` (read on the import's date), a date alone
-/// `YYYY-MM-DD`, a date with a time RFC 3339 at `offset` (the sheet has no
-/// zone: its times are the organisation's local times). Whole numbers lose
-/// Excel's `.0` (a postcode typed as a number stays `69002`).
-pub fn cell_text(cell: &Data, offset: UtcOffset) -> Result<String, String> {
-    Ok(match cell {
-        Data::Empty => String::new(),
-        Data::String(s) => s.trim().to_owned(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) => number_text(*f),
-        Data::Bool(b) => b.to_string(),
-        Data::DateTime(dt) if dt.is_duration() => clock_text(dt.as_f64()),
-        Data::DateTime(dt) => {
-            let serial = dt.as_f64();
-            if serial < 1.0 {
-                clock_text(serial)
-            } else {
-                let (y, mo, d, h, mi, s, ms) = dt.to_ymd_hms_milli();
-                let date = Month::try_from(mo)
-                    .ok()
-                    .and_then(|m| Date::from_calendar_date(i32::from(y), m, d).ok())
-                    .ok_or_else(|| format!("{serial} is not a date Excel can show"))?;
-                if serial.fract() == 0.0 {
-                    date.to_string()
-                } else {
-                    let time = Time::from_hms(h, mi, s).map_err(|e| e.to_string())?;
-                    let mut at = PrimitiveDateTime::new(date, time);
-                    if ms >= 500 {
-                        at += time::Duration::SECOND;
-                    }
-                    at.assume_offset(offset).format(&Rfc3339).map_err(|e| e.to_string())?
-                }
-            }
-        }
-        // `HH:MM:SS` from an ISO time cell: the import reads `HH:MM`.
-        Data::DateTimeIso(s) if s.len() == 8 && s.as_bytes()[2] == b':' && s.as_bytes()[5] == b':' => s[..5].to_owned(),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-        Data::Error(e) => return Err(format!("the cell holds the spreadsheet error {e}; fix it in the file")),
-    })
+/// The workbook's first sheet as CSV text for the import endpoint: the
+/// mapped service-time columns (indexes) read time-formatted cells as durations.
+pub async fn to_csv(bytes: &Workbook, offset: UtcOffset, service_time_s: Option<usize>, service_time_min: Option<usize>) -> Result<String, String> {
+    let index = |c: Option<usize>| c.and_then(|c| u32::try_from(c).ok());
+    let csv = xlsx_to_csv(&bytes.0, offset.whole_seconds(), index(service_time_s), index(service_time_min)).await.map_err(|e| reason(&e))?;
+    csv.as_string().ok_or_else(|| "the spreadsheet reader returned no text".to_owned())
 }
 
-/// Seconds of a duration or time-of-day cell (for service-time columns).
-fn cell_seconds(cell: &Data) -> Option<f64> {
-    match cell {
-        Data::DateTime(dt) => Some((dt.as_f64() * 86_400.0).round()),
-        _ => None,
-    }
+fn parse_preview(json: &str) -> Result<Preview, String> {
+    serde_json::from_str(json).map_err(|e| format!("the spreadsheet reader's answer is not understood ({e})"))
 }
 
-fn number_text(f: f64) -> String {
-    // Display gives the shortest text that reads back as the same number.
-    format!("{f}")
-}
-
-/// The time of day of a serial (its fraction), to the nearest minute.
-fn clock_text(serial: f64) -> String {
-    let minutes = (serial.fract().abs() * 1440.0).round() as u32;
-    // A duration of whole days (`[h]:mm`) keeps its hours.
-    let minutes = minutes + (serial.trunc().abs() as u32) * 1440;
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
-}
-
-/// Quotes a CSV field when it needs it (RFC 4180).
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) || text.starts_with(' ') || text.ends_with(' ') {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
-
-impl Sheet {
-    /// Every cell as text, and the cells that cannot be used.
-    pub fn text_rows(&self, offset: UtcOffset) -> (Vec<Vec<String>>, Vec<BadCell>) {
-        let mut bad = Vec::new();
-        let rows = self
-            .rows
-            .iter()
-            .map(|(n, cells)| {
-                (0..self.headers.len().max(cells.len()))
-                    .map(|i| match cells.get(i).map(|c| cell_text(c, offset)) {
-                        None => String::new(),
-                        Some(Ok(t)) => t,
-                        Some(Err(message)) => {
-                            bad.push(BadCell { row: *n, column: self.headers.get(i).cloned().unwrap_or_else(|| format!("column {}", i + 1)), message });
-                            String::new()
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        (rows, bad)
-    }
-
-    /// The sheet as CSV text for the import endpoint. `columns` is the
-    /// chosen mapping (field → column): a time-formatted cell in the
-    /// service-time column counts as a duration (seconds, or minutes for
-    /// `service_time_min`), not a time of day.
-    pub fn to_csv(&self, columns: &BTreeMap<&'static str, Option<usize>>, offset: UtcOffset) -> String {
-        let service_s = columns.get("service_time_s").copied().flatten();
-        let service_min = columns.get("service_time_min").copied().flatten();
-        let mut out = String::new();
-        out.push_str(&self.headers.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
-        for (_, cells) in &self.rows {
-            let line: Vec<String> = (0..self.headers.len().max(cells.len()))
-                .map(|i| {
-                    let cell = cells.get(i).unwrap_or(&Data::Empty);
-                    let text = match cell_seconds(cell) {
-                        Some(s) if Some(i) == service_s => number_text(s),
-                        Some(s) if Some(i) == service_min => number_text(s / 60.0),
-                        _ => cell_text(cell, offset).unwrap_or_default(),
-                    };
-                    csv_field(&text)
-                })
-                .collect();
-            out.push_str(&line.join(","));
-            out.push_str("\r\n");
-        }
-        out
+/// The reader's error message, or why the reader itself did not load.
+fn reason(error: &JsValue) -> String {
+    match error.dyn_ref::<js_sys::Error>() {
+        Some(e) if e.name() == "TypeError" => format!("the spreadsheet reader could not be loaded ({})", String::from(e.message())),
+        Some(e) => String::from(e.message()),
+        None => error.as_string().unwrap_or_else(|| format!("{error:?}")),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use calamine::{ExcelDateTime, ExcelDateTimeType};
-    use time::macros::offset;
-    #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::*;
 
-    fn when(serial: f64) -> Data {
-        Data::DateTime(ExcelDateTime::new(serial, ExcelDateTimeType::DateTime, false))
-    }
-
     #[test]
-    fn a_time_cell_becomes_the_hh_mm_the_csv_import_reads() {
-        // 0.375 of a day is 09:00; 0.6875 is 16:30; 10:15:40 rounds to the minute.
-        assert_eq!(cell_text(&when(0.375), offset!(+1)).unwrap(), "09:00");
-        assert_eq!(cell_text(&when(0.6875), offset!(+1)).unwrap(), "16:30");
-        assert_eq!(cell_text(&when((10.0 * 3600.0 + 15.0 * 60.0 + 40.0) / 86_400.0), UtcOffset::UTC).unwrap(), "10:16");
-        let duration = Data::DateTime(ExcelDateTime::new(1.25, ExcelDateTimeType::TimeDelta, false));
-        assert_eq!(cell_text(&duration, UtcOffset::UTC).unwrap(), "30:00");
-    }
-
-    #[test]
-    fn date_cells_become_iso_dates_and_date_times_rfc_3339_at_the_import_offset() {
-        // Serial 45943 is 2025-10-13 (days since 1899-12-30); .5 is noon.
-        assert_eq!(cell_text(&when(45943.0), offset!(+2)).unwrap(), "2025-10-13");
-        assert_eq!(cell_text(&when(45943.5), offset!(+2)).unwrap(), "2025-10-13T12:00:00+02:00");
-        // The 1904 date system counts from 1904-01-01.
-        let d1904 = Data::DateTime(ExcelDateTime::new(44481.375, ExcelDateTimeType::DateTime, true));
-        assert_eq!(cell_text(&d1904, UtcOffset::UTC).unwrap(), "2025-10-13T09:00:00Z");
-    }
-
-    #[test]
-    fn numbers_lose_excel_float_noise_and_error_cells_are_refused() {
-        assert_eq!(cell_text(&Data::Float(69002.0), UtcOffset::UTC).unwrap(), "69002");
-        assert_eq!(cell_text(&Data::Float(12.5), UtcOffset::UTC).unwrap(), "12.5");
-        assert_eq!(cell_text(&Data::Int(3), UtcOffset::UTC).unwrap(), "3");
-        let e = cell_text(&Data::Error(calamine::CellErrorType::NA), UtcOffset::UTC).unwrap_err();
-        assert!(e.contains("#N/A"), "{e}");
-    }
-
-    #[test]
-    fn the_sheet_becomes_csv_with_quotes_and_service_times_as_durations() {
-        let sheet = Sheet {
-            headers: vec!["Client".into(), "Address".into(), "From".into(), "Service".into()],
-            rows: vec![(2, vec![Data::String("Alice \"Al\" Martin".into()), Data::String("3 Quai, Bât B".into()), when(0.375), when(5.0 / 1440.0)])],
-        };
-        let columns = BTreeMap::from([("window_start", Some(2)), ("service_time_s", Some(3))]);
-        assert_eq!(sheet.to_csv(&columns, UtcOffset::UTC), "Client,Address,From,Service\r\n\"Alice \"\"Al\"\" Martin\",\"3 Quai, Bât B\",09:00,300\r\n");
-        let columns = BTreeMap::from([("service_time_min", Some(3))]);
-        assert!(sheet.to_csv(&columns, UtcOffset::UTC).ends_with(",09:00,5\r\n"));
+    fn the_readers_preview_json_is_understood() {
+        // The shape `doorstep_xlsx::preview_json` writes.
+        let json = r##"{"headers":["Ref","From"],"rows":[["A-1","09:00"]],"bad_cells":[{"row":3,"column":"From","message":"the cell holds the spreadsheet error #N/A; fix it in the file"}]}"##;
+        let preview = parse_preview(json).unwrap();
+        assert_eq!(preview.headers, ["Ref", "From"]);
+        assert_eq!(preview.rows, [["A-1", "09:00"]]);
+        assert_eq!(preview.bad_cells[0].row, 3);
+        assert!(parse_preview("{}").unwrap_err().contains("not understood"));
     }
 }

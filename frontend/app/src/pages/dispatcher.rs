@@ -26,6 +26,8 @@ use yew_router::prelude::*;
 
 use crate::components::plan_export::{self, ExportInput};
 use crate::components::{RouteTimeline, TimelineRow, ImportOrders, MapDot, MapMarker, MapRoute, MapStop, MapView, OrdersTable, ProgressChart};
+use crate::components::scenarios::{ScenarioCommand, ScenarioPanel, VehicleChoice, summarize};
+use crate::scenario_model::{Book, BookAction, ScenarioSettings, fit_plan, storage_key};
 use crate::routes::Route;
 use crate::services::api::{self, Business};
 use crate::services::config::use_client_config;
@@ -118,6 +120,10 @@ struct Planner {
     notice: Option<String>,
     /// Which travel times this plan uses, when not the default estimate.
     travel_note: Option<String>,
+    /// The scenario this plan is (none: not saved as one).
+    scenario: Option<u32>,
+    /// The scenario settings its problem was built with.
+    settings: ScenarioSettings,
 }
 
 /// A dispatcher's edit of the plan.
@@ -131,7 +137,13 @@ enum Edit {
 }
 
 enum PlannerAction {
-    Start(Rc<PlanningProblem>),
+    Start(Rc<PlanningProblem>, ScenarioSettings),
+    /// Show another scenario's plan, with its own undo history.
+    Replace(Box<Planner>),
+    /// A stored scenario's plan, fitted to the day's problem (history starts here).
+    Restore { problem: Rc<PlanningProblem>, plan: PlanEdit, scenario: u32, settings: ScenarioSettings },
+    /// The plan shown now belongs to this scenario (or none).
+    Tag(Option<u32>),
     /// Which travel times the plan being made uses.
     TravelNote(String),
     StartReoptimise,
@@ -298,9 +310,35 @@ impl Reducible for Planner {
     fn reduce(self: Rc<Self>, action: PlannerAction) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            PlannerAction::Start(problem) => {
-                next = Planner { phase: Phase::Running, problem: Some(problem), next_rev: self.next_rev, ..Planner::default() };
+            PlannerAction::Start(problem, settings) => {
+                next = Planner {
+                    phase: Phase::Running,
+                    problem: Some(problem),
+                    next_rev: self.next_rev,
+                    scenario: self.scenario,
+                    settings,
+                    ..Planner::default()
+                };
             }
+            PlannerAction::Replace(other) => {
+                next = *other;
+                // Revisions stay unique across scenarios: a late evaluation of
+                // one scenario's edit never lands on another's.
+                next.next_rev = next.next_rev.max(self.next_rev);
+            }
+            PlannerAction::Restore { problem, plan, scenario, settings } => {
+                let rev = self.next_rev;
+                next = Planner {
+                    phase: Phase::Solved,
+                    problem: Some(problem),
+                    history: Some(History::new(Snapshot { rev, plan: Rc::new(plan) }, HISTORY_LIMIT)),
+                    next_rev: rev + 1,
+                    scenario: Some(scenario),
+                    settings,
+                    ..Planner::default()
+                };
+            }
+            PlannerAction::Tag(scenario) => next.scenario = scenario,
             PlannerAction::TravelNote(note) => next.travel_note = Some(note),
             PlannerAction::StartReoptimise => {
                 next.phase = Phase::Running;
@@ -421,6 +459,8 @@ impl Default for Planner {
             confirm_publish: false,
             notice: None,
             travel_note: None,
+            scenario: None,
+            settings: ScenarioSettings::default(),
         }
     }
 }
@@ -485,6 +525,92 @@ fn run_solver(problem: &doorstep_optimizer::Problem, budget_s: u64, planner: &Us
     }
 }
 
+/// The optimizer's problem for the day, with a scenario's changes applied.
+fn day_problem(day: &Day, settings: &ScenarioSettings) -> Result<PlanningProblem, String> {
+    let Some(depot) = day.business.depots.first() else {
+        return Err("Set up a depot first.".into());
+    };
+    let (vehicles, orders) = settings.apply(&day.business.vehicles, &day.orders).map_err(|e| format!("Scenario settings, {e}."))?;
+    let input = PlanningInput {
+        depot,
+        vehicles: &vehicles,
+        drivers: &day.business.drivers,
+        orders: &orders,
+        date: day.date,
+        utc_offset: day.offset,
+        default_service_time_s: settings.service_time_s.unwrap_or(day.business.organisation.default_service_time_s),
+        travel: TravelSettings::default(),
+    };
+    let problem = build_problem(&input).map_err(|e| e.to_string())?;
+    if problem.problem.jobs.is_empty() {
+        return Err("No orders to plan for this day.".into());
+    }
+    Ok(problem)
+}
+
+/// Road times from the org's OSRM table service, else the straight-line
+/// estimate; says which when a service is set.
+async fn road_times(problem: &mut PlanningProblem, road_service: Option<String>) -> Option<String> {
+    let url = road_service?;
+    Some(match crate::services::travel::road_travel(&url, &problem.problem.travel).await {
+        Ok(matrix) => {
+            problem.problem.travel = matrix;
+            format!("Travel times: road network ({url}).")
+        }
+        Err(e) => format!("Road travel times unavailable ({e}); using the straight-line estimate."),
+    })
+}
+
+/// Shows a stored scenario's plan: the day's problem is built again with the
+/// settings the plan was made with, and the plan fitted to it. A plan whose
+/// orders are no longer all open (published, delivered, deleted) is not shown,
+/// so its stored figures stay for comparison until it is re-optimised.
+fn restore_scenario(day: Rc<Day>, id: u32, name: String, plan: PlanEdit, settings: ScenarioSettings, planner: UseReducerHandle<Planner>) {
+    let unshown = |why: String| {
+        let error = Some(format!("{name} is not shown: {why} Its stored figures stay for comparison; re-optimise it to plan the open orders."));
+        PlannerAction::Replace(Box::new(Planner { scenario: Some(id), settings: settings.clone(), error, ..Planner::default() }))
+    };
+    let mut problem = match day_problem(&day, &settings) {
+        Ok(p) => p,
+        Err(e) => {
+            planner.dispatch(unshown(e));
+            return;
+        }
+    };
+    let fitted = fit_plan(&plan, &problem.problem);
+    let count = |p: &PlanEdit| p.routes.iter().map(|r| r.jobs.len()).sum::<usize>();
+    let gone = count(&plan) - count(&fitted).min(count(&plan));
+    if gone > 0 {
+        planner.dispatch(unshown(format!("{gone} of its stops are no longer open orders (published or done).")));
+        return;
+    }
+    let road_service = day.business.organisation.settings.osrm_table_url.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let note = road_times(&mut problem, road_service).await;
+        planner.dispatch(PlannerAction::Restore { problem: Rc::new(problem), plan: fitted, scenario: id, settings });
+        if let Some(note) = note {
+            planner.dispatch(PlannerAction::TravelNote(note));
+        }
+    });
+}
+
+/// The vehicles a scenario can switch off, each with its driver.
+fn scenario_vehicles(business: &Business) -> Vec<VehicleChoice> {
+    business
+        .vehicles
+        .iter()
+        .filter(|v| v.active)
+        .map(|v| {
+            let driver = business.drivers.iter().find(|d| d.vehicle_id.as_ref() == Some(&v.id));
+            VehicleChoice { id: v.id.to_string(), label: driver.map_or_else(|| v.name.clone(), |d| format!("{} · {}", v.name, d.name)) }
+        })
+        .collect()
+}
+
+fn scenario_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
 #[function_component(DispatcherPage)]
 pub fn dispatcher_page() -> Html {
     let config = use_client_config();
@@ -501,6 +627,11 @@ pub fn dispatcher_page() -> Html {
     let focus_job: Rc<RefCell<Option<String>>> = use_mut_ref(|| None);
     // A click on the dispatch map pins the address of the open order form.
     let pin = use_state(|| None::<(f64, f64)>);
+    // Scenarios: the book (kept in localStorage once loaded for the day), and
+    // the plans of the scenarios not shown, with their undo histories.
+    let book = use_reducer(Book::new);
+    let book_key: Rc<RefCell<Option<String>>> = use_mut_ref(|| None);
+    let stashed: Rc<RefCell<BTreeMap<u32, Planner>>> = use_mut_ref(BTreeMap::new);
 
     {
         let (token, loading) = (token.clone(), loading.clone());
@@ -608,6 +739,66 @@ pub fn dispatcher_page() -> Html {
         });
     }
 
+    {
+        // Load the day's scenarios once per org and day, and show the one that was shown.
+        let ready = match &*loading {
+            Loading::Ready(day) => Some(day.clone()),
+            _ => None,
+        };
+        let key = ready.as_ref().map(|d| storage_key(d.business.organisation.id.as_str(), &d.date.to_string()));
+        let (book, book_key, planner) = (book.clone(), book_key.clone(), planner.clone());
+        use_effect_with(key, move |key| {
+            let (Some(key), Some(day)) = (key.clone(), ready) else { return };
+            if book_key.borrow().as_deref() == Some(key.as_str()) {
+                return;
+            }
+            let stored = scenario_storage().and_then(|s| s.get_item(&key).ok().flatten()).and_then(|t| Book::from_json(&t));
+            *book_key.borrow_mut() = Some(key);
+            let Some(stored) = stored else {
+                book.dispatch(BookAction::Load(Box::new(Book::new())));
+                return;
+            };
+            let shown = stored.active_scenario().and_then(|s| s.plan.clone().map(|p| (s.id, s.name.clone(), p, s.planned_with.clone())));
+            book.dispatch(BookAction::Load(Box::new(stored)));
+            if let Some((id, name, plan, settings)) = shown {
+                restore_scenario(day, id, name, plan, settings, planner);
+            }
+        });
+    }
+    {
+        // Every change to the book is stored at once.
+        let key = book_key.clone();
+        use_effect_with((*book).clone(), move |book| {
+            if let (true, Some(key), Some(storage)) = (book.loaded, key.borrow().as_ref(), scenario_storage())
+                && let Err(e) = storage.set_item(key, &book.to_json())
+            {
+                web_sys::console::warn_1(&format!("The scenarios could not be stored: {e:?}").into());
+            }
+        });
+    }
+    {
+        // The shown scenario follows its plan: each evaluated edit or new plan is kept.
+        let fresh = planner.fresh().filter(|_| !matches!(planner.phase, Phase::Running | Phase::Stopping));
+        let capture = match (planner.scenario, fresh, planner.present(), &*loading) {
+            (Some(id), Some(view), Some(snap), Loading::Ready(day)) if book.get(id).is_some() => Some((
+                id,
+                (*snap.plan).clone(),
+                summarize(&view.draft, &view.evaluation, &day.business),
+                planner.settings.clone(),
+            )),
+            _ => None,
+        };
+        let book = book.clone();
+        use_effect_with(capture, move |capture| {
+            if let Some((id, plan, summary, planned_with)) = capture.clone() {
+                let known = book.get(id).is_some_and(|s| s.plan.as_ref() == Some(&plan) && s.summary.as_ref() == Some(&summary) && s.planned_with == planned_with);
+                if !known {
+                    book.dispatch(BookAction::Capture { id, plan, summary, planned_with });
+                }
+            }
+        });
+    }
+
     if *loading == Loading::SignedOut {
         return html! { <Redirect<Route> to={Route::Login} /> };
     }
@@ -617,50 +808,24 @@ pub fn dispatcher_page() -> Html {
     };
 
     let on_plan = {
-        let (planner, run, day, budget_s) = (planner.clone(), run.clone(), day.clone(), budget_s.clone());
-        Callback::from(move |_| {
+        let (planner, run, day, budget_s, book) = (planner.clone(), run.clone(), day.clone(), budget_s.clone(), book.clone());
+        Callback::from(move |(): ()| {
             let Some(day) = day.clone() else { return };
-            let Some(depot) = day.business.depots.first() else {
-                planner.dispatch(PlannerAction::Failed("Set up a depot first.".into()));
-                return;
-            };
-            let input = PlanningInput {
-                depot,
-                vehicles: &day.business.vehicles,
-                drivers: &day.business.drivers,
-                orders: &day.orders,
-                date: day.date,
-                utc_offset: day.offset,
-                default_service_time_s: day.business.organisation.default_service_time_s,
-                travel: TravelSettings::default(),
-            };
-            let mut problem = match build_problem(&input) {
+            // The scenario shown is planned with its own vehicles and constraints.
+            let settings = planner.scenario.and_then(|id| book.get(id)).map(|s| s.settings.clone()).unwrap_or_default();
+            let mut problem = match day_problem(&day, &settings) {
                 Ok(p) => p,
                 Err(e) => {
-                    planner.dispatch(PlannerAction::Failed(e.to_string()));
+                    planner.dispatch(PlannerAction::Failed(e));
                     return;
                 }
             };
-            if problem.problem.jobs.is_empty() {
-                planner.dispatch(PlannerAction::Failed("No orders to plan for this day.".into()));
-                return;
-            }
             let road_service = day.business.organisation.settings.osrm_table_url.clone();
             let (planner, run, budget_s) = (planner.clone(), run.clone(), *budget_s);
             wasm_bindgen_futures::spawn_local(async move {
-                // Road times from the org's OSRM table service, else the straight-line estimate.
-                let note = match road_service {
-                    None => None,
-                    Some(url) => Some(match crate::services::travel::road_travel(&url, &problem.problem.travel).await {
-                        Ok(matrix) => {
-                            problem.problem.travel = matrix;
-                            format!("Travel times: road network ({url}).")
-                        }
-                        Err(e) => format!("Road travel times unavailable ({e}); using the straight-line estimate."),
-                    }),
-                };
+                let note = road_times(&mut problem, road_service).await;
                 let problem = Rc::new(problem);
-                planner.dispatch(PlannerAction::Start(problem.clone()));
+                planner.dispatch(PlannerAction::Start(problem.clone(), settings));
                 if let Some(note) = note {
                     planner.dispatch(PlannerAction::TravelNote(note));
                 }
@@ -776,6 +941,93 @@ pub fn dispatcher_page() -> Html {
         })
     };
 
+    let on_scenario = {
+        let (planner, book, stashed, day, on_plan) = (planner.clone(), book.clone(), stashed.clone(), day.clone(), on_plan.clone());
+        Callback::from(move |command: ScenarioCommand| {
+            // The plan shown now, kept under its scenario while another is shown.
+            let stash = || {
+                if let Some(id) = planner.scenario.filter(|id| book.get(*id).is_some()) {
+                    stashed.borrow_mut().insert(id, (*planner).clone());
+                }
+            };
+            // Shows scenario `id`: its plan in memory, else its stored plan.
+            let show = |id: u32, from_memory: Option<Planner>| match (from_memory, day.clone(), book.get(id)) {
+                (Some(p), _, _) => planner.dispatch(PlannerAction::Replace(Box::new(Planner { scenario: Some(id), ..p }))),
+                (None, Some(day), Some(s)) if s.plan.is_some() => {
+                    let plan = s.plan.clone().unwrap_or_else(|| PlanEdit { routes: Vec::new(), locked_routes: Default::default(), locked_jobs: Default::default() });
+                    restore_scenario(day, id, s.name.clone(), plan, s.planned_with.clone(), planner.clone());
+                }
+                _ => planner.dispatch(PlannerAction::Replace(Box::new(Planner { scenario: Some(id), ..Planner::default() }))),
+            };
+            match command {
+                ScenarioCommand::SaveAs(name) => {
+                    let (Some(view), Some(snap), Some(day)) = (planner.fresh(), planner.present(), day.as_ref()) else { return };
+                    let action = BookAction::Create {
+                        id: book.next_id,
+                        name,
+                        settings: planner.settings.clone(),
+                        plan: Some((*snap.plan).clone()),
+                        summary: Some(summarize(&view.draft, &view.evaluation, &day.business)),
+                    };
+                    let mut trial = (*book).clone();
+                    if trial.apply(action.clone()).is_ok() {
+                        stash();
+                        planner.dispatch(PlannerAction::Tag(trial.active));
+                    }
+                    book.dispatch(action);
+                }
+                ScenarioCommand::Copy(from) => {
+                    let Some(source) = book.get(from) else { return };
+                    let action = BookAction::Copy { id: book.next_id, from, name: book.suggested_name() };
+                    let mut trial = (*book).clone();
+                    if let (Ok(()), Some(id)) = (trial.apply(action.clone()), trial.active) {
+                        let in_memory = if planner.scenario == Some(from) { Some((*planner).clone()) } else { stashed.borrow().get(&from).cloned() };
+                        stash();
+                        // A copy starts its own undo history at the copied plan.
+                        let copy = in_memory.map(|p| {
+                            let present = p.present().cloned();
+                            let evaluations = p.evaluations.iter().filter(|(r, _)| present.as_ref().is_some_and(|s| s.rev == **r)).map(|(r, v)| (*r, v.clone())).collect();
+                            Planner { history: present.map(|s| History::new(s, HISTORY_LIMIT)), evaluations, published: None, ..p }
+                        });
+                        let copy = copy.map(|p| Planner { phase: if p.history.is_some() { Phase::Solved } else { p.phase }, ..p });
+                        match (copy, day.clone(), source.plan.clone()) {
+                            (Some(copy), _, _) => show(id, Some(copy)),
+                            (None, Some(day), Some(plan)) => {
+                                let name = trial.get(id).map(|s| s.name.clone()).unwrap_or_default();
+                                restore_scenario(day, id, name, plan, source.planned_with.clone(), planner.clone());
+                            }
+                            _ => planner.dispatch(PlannerAction::Replace(Box::new(Planner { scenario: Some(id), ..Planner::default() }))),
+                        }
+                    }
+                    book.dispatch(action);
+                }
+                ScenarioCommand::Select(id) => {
+                    if planner.scenario == Some(id) || book.get(id).is_none() {
+                        return;
+                    }
+                    stash();
+                    let in_memory = stashed.borrow_mut().remove(&id);
+                    show(id, in_memory);
+                    book.dispatch(BookAction::Select(id));
+                }
+                ScenarioCommand::Delete(id) => {
+                    stashed.borrow_mut().remove(&id);
+                    if planner.scenario == Some(id) {
+                        planner.dispatch(PlannerAction::Tag(None));
+                    }
+                    book.dispatch(BookAction::Delete(id));
+                }
+                ScenarioCommand::Settings(id, settings) => book.dispatch(BookAction::Settings { id, settings }),
+                ScenarioCommand::Reoptimise(id) => {
+                    if planner.scenario == Some(id) {
+                        on_plan.emit(());
+                    }
+                }
+                ScenarioCommand::Book(action) => book.dispatch(action),
+            }
+        })
+    };
+
     let markers: Vec<MapMarker> =
         config.depots.iter().map(|d| MapMarker { lat: d.lat, lon: d.lon, label: d.name.clone() }).collect();
     let (dots, routes) = map_layers(day.as_deref(), planner.shown.as_ref().map(|v| &v.draft));
@@ -820,7 +1072,7 @@ pub fn dispatcher_page() -> Html {
                             if running {
                                 <button type="button" class="danger" data-testid="stop" onclick={on_stop} disabled={planner.phase == Phase::Stopping}>{"Stop"}</button>
                             } else {
-                                <button type="button" class="primary" data-testid="plan" onclick={on_plan} disabled={plannable == 0 || planner.phase == Phase::Publishing}>{"Plan"}</button>
+                                <button type="button" class="primary" data-testid="plan" onclick={on_plan.reform(|_: MouseEvent| ())} disabled={plannable == 0 || planner.phase == Phase::Publishing}>{"Plan"}</button>
                             }
                         </div>
                         if day.as_ref().is_some_and(|d| d.business.organisation.settings.osrm_table_url.is_some()) {
@@ -854,6 +1106,13 @@ pub fn dispatcher_page() -> Html {
                     />
                     if let (Some(d), Some(problem), Some(view)) = (day.as_ref(), planner.problem.as_ref(), planner.shown.as_ref()) {
                         <RouteTimeline rows={timeline_rows(d, problem, view)} offset={d.offset} />
+                    }
+                    if let Some(d) = day.as_ref() {
+                        <ScenarioPanel book={Rc::new((*book).clone())} shown={planner.scenario.filter(|id| book.get(*id).is_some())}
+                            vehicles={scenario_vehicles(&d.business)} orders={d.orders.clone()}
+                            currency={d.business.organisation.settings.currency.clone()}
+                            can_save={planner.fresh().is_some() && !running} busy={running || planner.phase == Phase::Publishing}
+                            on_command={on_scenario} />
                     }
                     if let Some(d) = day.as_ref() {
                         <OrdersTable orders={d.orders.clone()} token={(*token).clone()} date={Some(d.date)} offset={Some(d.offset)}

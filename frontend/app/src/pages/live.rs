@@ -1,6 +1,9 @@
 //! The live board: today's published routes as they are driven. Each route
 //! shows its progress, the next stop's ETA and how late it runs; drivers are
 //! on the map where their last GPS ping put them. It refreshes every 15 s.
+//! A stop not yet served can be moved to another driver's route ("Move
+//! to…"): the server previews the new ETA and any rule the move breaks,
+//! and the dispatcher confirms.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -47,6 +50,57 @@ enum Loaded {
     Stale(Rc<Board>, String),
     Failed(String),
     SignedOut,
+}
+
+/// The server's answer to a reassignment (preview or applied); only what the dialog shows.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+struct MoveAnswer {
+    stops: Vec<doorstep_domain::Stop>,
+    position: u32,
+    broken: Vec<BrokenRule>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+struct BrokenRule {
+    rule: String,
+    message: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum MoveState {
+    Previewing,
+    Ready(MoveAnswer),
+    Saving(MoveAnswer),
+    Failed(String),
+}
+
+/// A move the dispatcher started: which stop, where to, and its preview.
+#[derive(Clone, Debug, PartialEq)]
+struct Moving {
+    plan_id: String,
+    version: u64,
+    order_id: OrderId,
+    who: String,
+    to_route_id: String,
+    to_driver: String,
+    to_stops: usize,
+    state: MoveState,
+}
+
+/// What a "Move to…" choice asks for.
+#[derive(Clone, Debug, PartialEq)]
+struct MoveChoice {
+    plan_id: String,
+    version: u64,
+    order_id: OrderId,
+    who: String,
+    to_route_id: String,
+    to_driver: String,
+    to_stops: usize,
+}
+
+fn reassign_body(m: &Moving, dry_run: bool, force: bool) -> serde_json::Value {
+    serde_json::json!({"version": m.version, "order_id": m.order_id, "to_route_id": m.to_route_id, "dry_run": dry_run, "force": force})
 }
 
 fn now() -> OffsetDateTime {
@@ -183,6 +237,77 @@ pub fn live_page() -> Html {
         })
     };
 
+    let moving = use_state(|| None::<Moving>);
+    let moved_note = use_state(|| None::<String>);
+    let on_move = {
+        let (token, moving, moved_note) = (token.clone(), moving.clone(), moved_note.clone());
+        Callback::from(move |c: MoveChoice| {
+            let Some(t) = (*token).clone() else { return };
+            let m = Moving {
+                plan_id: c.plan_id,
+                version: c.version,
+                order_id: c.order_id,
+                who: c.who,
+                to_route_id: c.to_route_id,
+                to_driver: c.to_driver,
+                to_stops: c.to_stops,
+                state: MoveState::Previewing,
+            };
+            moved_note.set(None);
+            moving.set(Some(m.clone()));
+            let moving = moving.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let path = format!("/api/plans/{}/stops/reassign", m.plan_id);
+                let answer: Result<MoveAnswer, ApiError> = api::post(&t, &path, &reassign_body(&m, true, false)).await;
+                let state = match answer {
+                    Ok(a) => MoveState::Ready(a),
+                    Err(e) => MoveState::Failed(e.message),
+                };
+                moving.set(Some(Moving { state, ..m }));
+            });
+        })
+    };
+    // Keyboard users land on the dialog's main button once the preview is in.
+    let confirm_ref = use_node_ref();
+    {
+        let confirm_ref = confirm_ref.clone();
+        let ready = matches!(moving.as_ref().map(|m| &m.state), Some(MoveState::Ready(_)));
+        use_effect_with(ready, move |ready| {
+            if *ready && let Some(button) = confirm_ref.cast::<web_sys::HtmlElement>() {
+                let _ = button.focus();
+            }
+        });
+    }
+    let on_cancel_move = {
+        let moving = moving.clone();
+        Callback::from(move |_: ()| moving.set(None))
+    };
+    let on_confirm_move = {
+        let (token, moving, moved_note, loaded) = (token.clone(), moving.clone(), moved_note.clone(), loaded.clone());
+        Callback::from(move |_: ()| {
+            let (Some(t), Some(m)) = ((*token).clone(), (*moving).clone()) else { return };
+            let MoveState::Ready(preview) = m.state.clone() else { return };
+            let force = !preview.broken.is_empty();
+            moving.set(Some(Moving { state: MoveState::Saving(preview), ..m.clone() }));
+            let (moving, moved_note, loaded) = (moving.clone(), moved_note.clone(), loaded.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let path = format!("/api/plans/{}/stops/reassign", m.plan_id);
+                match api::post::<_, MoveAnswer>(&t, &path, &reassign_body(&m, false, force)).await {
+                    Ok(_) => {
+                        moving.set(None);
+                        moved_note.set(Some(format!("Moved {} to {}.", m.who, m.to_driver)));
+                        refresh(t, loaded);
+                    }
+                    Err(e) => {
+                        let message = if e.code == "version_conflict" { format!("{} Refresh and try again.", e.message) } else { e.message };
+                        moving.set(Some(Moving { state: MoveState::Failed(message), ..m }));
+                        refresh(t, loaded);
+                    }
+                }
+            });
+        })
+    };
+
     let (board, problem) = match &*loaded {
         Loaded::SignedOut => return html! { <Redirect<Route> to={Route::Login} /> },
         Loaded::Pending => (None, None),
@@ -212,7 +337,13 @@ pub fn live_page() -> Html {
                             { format!("Updated {} · refreshes every {} s ", clock(b.read_at, b.offset), REFRESH_MS / 1000) }
                             <button type="button" class="link-button" onclick={on_refresh}>{"Refresh now"}</button>
                         </p>
-                        { route_list(b) }
+                        if let Some(note) = (*moved_note).clone() {
+                            <p class="notice" role="status" data-testid="live-move-done">{ note }</p>
+                        }
+                        if let Some(m) = (*moving).clone() {
+                            { move_dialog(&m, b.offset, confirm_ref.clone(), on_confirm_move.clone(), on_cancel_move.clone()) }
+                        }
+                        { route_list(b, on_move.clone()) }
                     } else {
                         <p aria-live="polite">{"Loading…"}</p>
                     }
@@ -234,14 +365,125 @@ pub fn live_page() -> Html {
     }
 }
 
-fn route_list(board: &Board) -> Html {
-    let routes: Vec<_> = board.plans.iter().flat_map(|p| &p.routes).collect();
+/// The preview of a move: the new ETA, what it breaks, confirm or cancel (Escape).
+fn move_dialog(m: &Moving, offset: UtcOffset, confirm_ref: NodeRef, on_confirm: Callback<()>, on_cancel: Callback<()>) -> Html {
+    let onkeydown = {
+        let on_cancel = on_cancel.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                on_cancel.emit(());
+            }
+        })
+    };
+    let cancel = {
+        let on_cancel = on_cancel.clone();
+        Callback::from(move |_: MouseEvent| on_cancel.emit(()))
+    };
+    let confirm = Callback::from(move |_: MouseEvent| on_confirm.emit(()));
+    let (body, can_confirm, label) = match &m.state {
+        MoveState::Previewing => (html! { <p aria-live="polite">{"Computing the new ETA…"}</p> }, false, "Move stop"),
+        MoveState::Failed(message) => (html! { <p class="error" role="alert" data-testid="live-move-error">{ message.clone() }</p> }, false, "Move stop"),
+        MoveState::Ready(a) | MoveState::Saving(a) => {
+            let eta = a.stops.first().map_or_else(|| "—".to_owned(), |s| clock(s.planned_arrival, offset));
+            let broken = !a.broken.is_empty();
+            (
+                html! {
+                    <>
+                        <p data-testid="live-move-eta">{ format!("New ETA {eta} · stop {} of {}", a.position + 1, m.to_stops + 1) }</p>
+                        if broken {
+                            <div class="warning" role="alert" data-testid="live-move-warnings">
+                                <p>{"This move breaks:"}</p>
+                                <ul>{ for a.broken.iter().map(|b| html! { <li data-rule={b.rule.clone()}>{ b.message.clone() }</li> }) }</ul>
+                            </div>
+                        } else {
+                            <p class="muted" data-testid="live-move-feasible">{"Fits: no time window, capacity or shift rule is broken."}</p>
+                        }
+                    </>
+                },
+                matches!(m.state, MoveState::Ready(_)),
+                if broken { "Move anyway" } else { "Move stop" },
+            )
+        }
+    };
+    html! {
+        <section class="move-dialog" role="dialog" aria-modal="false" aria-labelledby="live-move-title" data-testid="live-move-dialog" {onkeydown}>
+            <h3 id="live-move-title">{ format!("Move {} to {}", m.who, m.to_driver) }</h3>
+            { body }
+            <div class="actions">
+                <button type="button" class="primary" data-testid="live-move-confirm" ref={confirm_ref} disabled={!can_confirm} onclick={confirm}>{ label }</button>
+                <button type="button" data-testid="live-move-cancel" onclick={cancel}>{"Cancel"}</button>
+            </div>
+        </section>
+    }
+}
+
+/// A stop that has not been served yet (the server also refuses arrived ones).
+fn movable(order: Option<&Order>) -> bool {
+    matches!(order.map(Order::state), Some(OrderState::Dispatched | OrderState::OutForDelivery))
+}
+
+/// The route's stops, each unstarted one with a "Move to…" choice of the other routes.
+fn stop_list(board: &Board, plan: &Plan, route: &doorstep_domain::plan::Route, on_move: &Callback<MoveChoice>) -> Html {
+    let driver_name = |r: &doorstep_domain::plan::Route| {
+        r.driver_id.as_ref().and_then(|d| board.business.drivers.iter().find(|x| &x.id == d)).map_or_else(|| "No driver".to_owned(), |d| d.name.clone())
+    };
+    let others: Vec<&doorstep_domain::plan::Route> = plan.routes.iter().filter(|r| r.id != route.id && r.driver_id.is_some()).collect();
+    html! {
+        <details class="live-stops" data-testid="live-stops">
+            <summary>{ format!("Stops ({})", route.stops.len()) }</summary>
+            <ol>
+                { for route.stops.iter().map(|stop| {
+                    let order = board.orders.get(&stop.order_id);
+                    let who = order.map_or_else(|| stop.order_id.to_string(), |o| o.recipient.name.clone());
+                    let state = order.map_or_else(|| "unknown".to_owned(), |o| o.state().to_string());
+                    let choose = {
+                        let on_move = on_move.clone();
+                        let (plan_id, version, order_id, who) = (plan.id.to_string(), plan.version, stop.order_id.clone(), who.clone());
+                        let targets: Vec<(String, String, usize)> = others.iter().map(|r| (r.id.to_string(), driver_name(r), r.stops.len())).collect();
+                        Callback::from(move |e: Event| {
+                            let Some(select) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok()) else { return };
+                            let value = select.value();
+                            select.set_value("");
+                            if let Some((id, name, n)) = targets.iter().find(|(id, ..)| *id == value) {
+                                on_move.emit(MoveChoice {
+                                    plan_id: plan_id.clone(),
+                                    version,
+                                    order_id: order_id.clone(),
+                                    who: who.clone(),
+                                    to_route_id: id.clone(),
+                                    to_driver: name.clone(),
+                                    to_stops: *n,
+                                });
+                            }
+                        })
+                    };
+                    html! {
+                        <li data-testid="live-stop" data-order-id={stop.order_id.to_string()} data-stop-id={stop.id.to_string()} data-state={state.clone()}>
+                            <span>{ format!("{} · {}", who, clock(stop.planned_arrival, board.offset)) }</span>
+                            if movable(order) && !others.is_empty() {
+                                <select aria-label={format!("Move {who} to another driver's route")} data-testid="live-move" onchange={choose}>
+                                    <option value="" selected=true>{"Move to…"}</option>
+                                    { for others.iter().map(|r| html! { <option value={r.id.to_string()}>{ driver_name(r) }</option> }) }
+                                </select>
+                            } else {
+                                <span class="muted">{ format!(" · {state}") }</span>
+                            }
+                        </li>
+                    }
+                }) }
+            </ol>
+        </details>
+    }
+}
+
+fn route_list(board: &Board, on_move: Callback<MoveChoice>) -> Html {
+    let routes: Vec<_> = board.plans.iter().flat_map(|p| p.routes.iter().map(move |r| (p, r))).collect();
     if routes.is_empty() {
         return html! { <p data-testid="live-empty">{"No published routes today. Plan and publish the day first."}</p> };
     }
     html! {
         <ol class="route-list" data-testid="live-routes">
-            { for routes.iter().enumerate().map(|(i, route)| {
+            { for routes.iter().enumerate().map(|(i, (plan, route))| {
                 let status = route_status(route, &board.orders, board.progress.get(&route.id.to_string()));
                 let driver = route.driver_id.as_ref().and_then(|d| board.business.drivers.iter().find(|x| &x.id == d));
                 let position = route.driver_id.as_ref().and_then(|d| board.positions.iter().find(|p| &p.driver_id == d));
@@ -272,6 +514,7 @@ fn route_list(board: &Board) -> Html {
                                 format!("{}{battery}", age((board.read_at - p.device_time).whole_seconds().max(0)))
                             }) }</dd>
                         </dl>
+                        { stop_list(board, plan, route, &on_move) }
                     </li>
                 }
             }) }
