@@ -167,25 +167,32 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct ScaleRun {
-    first_feasible_ms: Option<u64>,
-    first_feasible_wall_ms: Option<u64>,
-    cost: f64,
-    distance: f64,
-    vehicles: usize,
-    unassigned: usize,
-    iterations: u64,
-    elapsed_ms: u64,
-    peak_rss_kib: u64,
+/// One `doorstep solve --progress-log` run (also used by `bench-browser`).
+pub(crate) struct ScaleRun {
+    pub(crate) first_feasible_ms: Option<u64>,
+    pub(crate) first_feasible_wall_ms: Option<u64>,
+    pub(crate) cost: f64,
+    pub(crate) distance: f64,
+    pub(crate) vehicles: usize,
+    pub(crate) unassigned: usize,
+    pub(crate) iterations: u64,
+    pub(crate) elapsed_ms: u64,
+    pub(crate) peak_rss_kib: u64,
 }
 
 fn solve_child(binary: &Path, file: &Path, time_s: f64, options: &Options) -> anyhow::Result<ScaleRun> {
+    solve_native(binary, file, time_s, &options.objective, options.seed, 1)
+}
+
+/// Runs `doorstep solve` on a JSON problem file as a child process, timing the
+/// first progress report with every stop served.
+pub(crate) fn solve_native(binary: &Path, file: &Path, time_s: f64, objective: &str, seed: u64, threads: usize) -> anyhow::Result<ScaleRun> {
     let started = Instant::now();
     let mut child = Command::new(binary)
         .arg("solve")
         .arg(file)
-        .args(["--format", "json", "--output", "json", "--progress-log", "--objective", &options.objective])
-        .args(["--time-limit", &time_s.to_string(), "--threads", "1", "--seed", &options.seed.to_string()])
+        .args(["--format", "json", "--output", "json", "--progress-log", "--objective", objective])
+        .args(["--time-limit", &time_s.to_string(), "--threads", &threads.to_string(), "--seed", &seed.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -230,7 +237,7 @@ fn solve_child(binary: &Path, file: &Path, time_s: f64, options: &Options) -> an
     })
 }
 
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|s| s.split_whitespace().next().map(str::to_string))
@@ -249,7 +256,7 @@ const WINDOWS: (f64, f64) = (9.0 * 3600.0, 17.0 * 3600.0);
 
 /// A deterministic synthetic city with `n` stops; the same (n, seed) always gives
 /// the same problem (integer PRNG, no transcendental functions).
-fn synthetic_city(n: usize, seed: u64) -> Problem {
+pub(crate) fn synthetic_city(n: usize, seed: u64) -> Problem {
     let mut rng = Rng::new(seed ^ (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     // Denser in the middle: the radius grows slower than the number of stops.
     let radius = 8_000.0 * ((n as f64 / 1_000.0).sqrt()).sqrt();
