@@ -27,24 +27,60 @@ fn find_moto_server() -> Option<PathBuf> {
     on_path.into_iter().chain([workspace]).find(|p| p.is_file())
 }
 
+/// Serves moto's app with werkzeug on one thread: one request at a time.
+const SERIAL_LAUNCHER: &str = "import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False, request_handler=MotoRequestHandler)
+";
+
+fn moto_server() -> PathBuf {
+    find_moto_server().unwrap_or_else(|| {
+        panic!("moto_server not found on PATH or in target/py/bin: run `cargo xtask test`, which installs moto[server] and puts it on PATH")
+    })
+}
+
 impl MotoServer {
     /// Starts the server and waits until it accepts connections. Panics with
     /// what to do when moto is not installed: these tests never skip.
     pub fn start() -> Self {
-        let program = find_moto_server().unwrap_or_else(|| {
-            panic!("moto_server not found on PATH or in target/py/bin: run `cargo xtask test`, which installs moto[server] and puts it on PATH")
-        });
+        let program = moto_server();
+        Self::spawn(|port| {
+            let mut command = Command::new(&program);
+            command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            command
+        })
+    }
+
+    /// A moto that answers one request at a time, for tests that race writes.
+    /// moto's threaded server does not isolate transactions: a cancelled
+    /// `TransactWriteItems` restores a copy of the whole table taken before it
+    /// ran, undoing writes other threads committed meanwhile. DynamoDB
+    /// serialises conflicting transactions and so does a single-threaded moto;
+    /// requests still interleave between calls, so a read-then-write would
+    /// still overbook here.
+    pub fn start_serial() -> Self {
+        // The venv's Python, which sits next to its moto_server.
+        let python = moto_server().with_file_name("python3");
+        Self::spawn(|port| {
+            let mut command = Command::new(&python);
+            command.args(["-c", SERIAL_LAUNCHER, &port.to_string()]);
+            command
+        })
+    }
+
+    fn spawn(command: impl FnOnce(u16) -> Command) -> Self {
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap_or_else(|e| panic!("no free local port for moto_server: {e}"));
-        let child = Command::new(&program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut command = command(port);
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+            .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", command.get_program()));
         let mut server = Self { child, endpoint: format!("http://127.0.0.1:{port}") };
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -3,17 +3,15 @@
 //! moto_server, and what it leaves in the table: a header under the item
 //! limit and only the live generation's parts.
 
-mod serial_moto;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use doorstep_core::ports::Store;
 use doorstep_store_conformance::{large_plans, sample_business};
 use doorstep_store_dynamodb::DynamoStore;
-use serial_moto::SerialMoto;
+use doorstep_store_dynamodb::moto::MotoServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_on_moto_passes_the_large_plan_conformance_case() {
-    let moto = SerialMoto::start();
+    let moto = MotoServer::start_serial();
     let store = DynamoStore::new(moto.client(), "doorstep-large-plans");
     store.ensure_table().await.expect("create the table");
     large_plans::run_large_plans(|| async { store.clone() }).await;
@@ -25,7 +23,7 @@ fn string(value: &AttributeValue) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_plan_keeps_only_its_live_parts_after_updates() {
-    let moto = SerialMoto::start();
+    let moto = MotoServer::start_serial();
     let store = DynamoStore::new(moto.client(), "doorstep-plan-parts");
     store.ensure_table().await.expect("create the table");
     let business = sample_business("org-a");

@@ -1,19 +1,17 @@
 //! The delivery slot reservation cases of the conformance suite (concurrent
 //! intakes against a slot's capacity, refused batches, replays, releases),
-//! on a real moto answering one request at a time (see `serial_moto`), a
+//! on a real moto answering one request at a time (`MotoServer::start_serial`), a
 //! fresh table per case.
-
-mod serial_moto;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use doorstep_store_conformance::slots;
 use doorstep_store_dynamodb::DynamoStore;
-use serial_moto::SerialMoto;
+use doorstep_store_dynamodb::moto::MotoServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_on_moto_passes_the_slot_reservation_conformance_cases() {
-    let moto = SerialMoto::start();
+    let moto = MotoServer::start_serial();
     let client = moto.client();
     let tables = AtomicUsize::new(0);
     slots::run_slots(|| async {
