@@ -2,7 +2,9 @@
 //! (real moto_server): 20 drivers × 100 pings with ~5% duplicates, ~2%
 //! reordered and 10% of drivers offline for a while, uploaded concurrently
 //! through the use case. Nothing may be lost or stored twice, and no
-//! driver's latest position may ever go back.
+//! driver's latest position may ever go back. moto answers one request at
+//! a time here: its threaded server does not isolate concurrent transactions
+//! (see `MotoServer::start_serial`) and sometimes answers 500 under this load.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -23,7 +25,7 @@ const PINGS: usize = 100;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_drivers_lose_nothing_store_nothing_twice_and_never_move_back() {
-    let moto = MotoServer::start();
+    let moto = MotoServer::start_serial();
     let store = DynamoStore::new(moto.client(), "doorstep-fleet");
     store.ensure_table().await.expect("table");
     let clock = FixedClock(NOW);
