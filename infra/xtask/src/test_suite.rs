@@ -23,6 +23,11 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
                 .env("PATH", tools::path_with(&[tools::python_bin(root)])),
         )
     });
+    // The app's pure modules (scenarios, services) carry plain #[test]s, which
+    // the wasm runner does not pick up; its integration tests are wasm-only.
+    let _ = step(&mut steps, "web app unit tests (native)", || {
+        process::run(cargo(root).args(["test", "--package", "doorstep-app", "--lib", "--locked"]))
+    });
     let _ = step(&mut steps, "shared crates build for wasm32-unknown-unknown", || {
         process::run(cargo(root).args([
             "check",
