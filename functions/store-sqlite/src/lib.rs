@@ -441,34 +441,14 @@ impl Store for SqliteStore {
         orders: &[Order],
         record: Option<&IdempotencyRecord>,
     ) -> Result<OrdersWrite, StoreError> {
-        let (org, orders, record) = (org.clone(), orders.to_vec(), record.cloned());
-        self.with_conn(move |conn| {
-            let tx = conn.transaction().map_err(unavailable)?;
-            if let Some(record) = &record
-                && let Some(existing) = read_idempotency(&tx, &org, &record.key)? {
-                    if existing.expires_at > record.created_at {
-                        return Ok(OrdersWrite::AlreadyRecorded(existing));
-                    }
-                    tx.execute("DELETE FROM idempotency WHERE org_id = ?1 AND key = ?2", params![org.as_str(), record.key])
-                        .map_err(unavailable)?;
-                }
-            for order in &orders {
-                if order.org_id != org {
-                    return Err(StoreError::Corrupt(format!("order {} belongs to {}, not {org}", order.id, order.org_id)));
-                }
-                insert_owned(&tx, "orders", "order", org.as_str(), order.id.as_str(), order)?;
+        // The slot-holding write with no holds: the same transaction, one copy.
+        match self.write_orders_holding(org, orders, record, &[]).await? {
+            doorstep_core::ports::HeldOrdersWrite::Written => Ok(OrdersWrite::Written),
+            doorstep_core::ports::HeldOrdersWrite::AlreadyRecorded(existing) => Ok(OrdersWrite::AlreadyRecorded(existing)),
+            doorstep_core::ports::HeldOrdersWrite::SlotFull { order_id } => {
+                Err(StoreError::Corrupt(format!("order {order_id} was refused a slot although no slot was held")))
             }
-            if let Some(r) = &record {
-                tx.execute(
-                    "INSERT INTO idempotency (org_id, key, request_hash, status, body, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![org.as_str(), r.key, r.request_hash, r.status, r.body, ts(r.created_at)?, ts(r.expires_at)?],
-                )
-                .map_err(unavailable)?;
-            }
-            tx.commit().map_err(unavailable)?;
-            Ok(OrdersWrite::Written)
-        })
-        .await
+        }
     }
 
     async fn create_orders_holding(
