@@ -431,8 +431,9 @@ mod tests {
     use super::*;
     use crate::checker::check;
     use crate::model::{
-        Break, Job, JobKind, Lock, LockKind, Pair, TimeUnit, TimeWindow, Travel, UnderWay, Vehicle,
+        Job, JobKind, Lock, LockKind, Pair, TimeUnit, TimeWindow, Travel, UnderWay, Vehicle,
     };
+    use crate::random_instance::{self, InstanceSpec, Ranges};
     use proptest::prelude::*;
 
     fn line(jobs: usize) -> Problem {
@@ -542,39 +543,29 @@ mod tests {
         ));
     }
 
-    /// `(x, y, demand, window start, window length or 0)` per job; per vehicle
-    /// `(capacity, shift end, break window start)`; how many jobs are dealt,
-    /// to which vehicles; which vehicle is under way; a prefix lock; whether
-    /// the last two jobs are a pickup-and-delivery pair (inserted together).
-    type Spec = (
-        Vec<(u32, u32, i64, u32, u32)>,
-        Vec<(i64, u32, Option<u32>)>,
-        Vec<usize>,
-        bool,
-        bool,
-        bool,
-    );
+    fn ranges() -> Ranges {
+        Ranges {
+            coordinate: 0..60,
+            demand: 0..=4,
+            window_start: 0..200,
+            window_length: 15..120,
+            jobs: 2..7,
+            capacity: 3..=10,
+            shift_end: 120..=400,
+            break_probability: 0.3,
+            break_start: 0..150,
+            vehicles: 1..3,
+        }
+    }
+
+    /// A random instance (see `random_instance`); how many jobs are dealt, to
+    /// which vehicles; which vehicle is under way; a prefix lock; whether the
+    /// last two jobs are a pickup-and-delivery pair (inserted together).
+    type Spec = (InstanceSpec, Vec<usize>, bool, bool, bool);
 
     fn spec() -> impl Strategy<Value = Spec> {
         (
-            prop::collection::vec(
-                (
-                    0..60u32,
-                    0..60u32,
-                    0..=4i64,
-                    0..200u32,
-                    prop_oneof![Just(0u32), 15..120u32],
-                ),
-                2..7,
-            ),
-            prop::collection::vec(
-                (
-                    3..=10i64,
-                    120..=400u32,
-                    prop::option::weighted(0.3, 0..150u32),
-                ),
-                1..3,
-            ),
+            random_instance::instance(&ranges()),
             prop::collection::vec(0..4usize, 6),
             any::<bool>(),
             any::<bool>(),
@@ -582,41 +573,17 @@ mod tests {
         )
     }
 
-    fn build((jobs, vehs, deal, under_way, lock, pair): &Spec) -> (Problem, Vec<RouteJobs>) {
-        let mut points = vec![[30.0, 30.0]];
-        let mut jobs: Vec<Job> = jobs
-            .iter()
-            .enumerate()
-            .map(|(i, &(x, y, demand, ws, wlen))| {
-                points.push([f64::from(x), f64::from(y)]);
-                let mut j = Job::new(format!("j{i}"), i + 1);
-                j.demand = vec![demand];
-                j.service = 5.0;
-                if wlen > 0 {
-                    j.time_windows = vec![TimeWindow::new(f64::from(ws), f64::from(ws + wlen))];
-                }
-                j
-            })
-            .collect();
-        let mut vehicles: Vec<Vehicle> = vehs
-            .iter()
-            .enumerate()
-            .map(|(i, &(cap, end, brk))| {
-                let mut v = Vehicle::new(format!("v{i}"), 0);
-                v.capacity = vec![cap];
-                v.shift = Some(TimeWindow::new(0.0, f64::from(end)));
-                v.cost_per_time = 0.5;
-                v.fixed_cost = 3.0;
-                v.break_ = brk.map(|s| Break {
-                    window: TimeWindow::new(f64::from(s), f64::from(s) + 60.0),
-                    duration: 15.0,
-                });
-                v
-            })
-            .collect();
+    fn build((instance, deal, under_way, lock, pair): &Spec) -> (Problem, Vec<RouteJobs>) {
+        let mut problem = random_instance::problem(&ranges(), instance);
+        let Problem {
+            jobs,
+            pairs,
+            vehicles,
+            locks,
+            ..
+        } = &mut problem;
         // The last job is the one to insert (with its pickup, for a pair);
         // the others are dealt (or left out).
-        let mut pairs = vec![];
         let mut n = jobs.len() - 1;
         if *pair && jobs.len() >= 3 {
             let delivery = jobs[n].clone();
@@ -635,7 +602,6 @@ mod tests {
                 routes[to].jobs.push(job.id.clone());
             }
         }
-        let mut locks = vec![];
         if *under_way && let Some(first) = routes[0].jobs.first().cloned() {
             // v0 has served its first job and stands there.
             routes[0].jobs.remove(0);
@@ -653,15 +619,6 @@ mod tests {
                 kind: LockKind::Prefix,
             });
         }
-        let problem = Problem {
-            name: "p".into(),
-            time_unit: TimeUnit::Unitless,
-            travel: Travel::Euclidean { points },
-            jobs,
-            pairs,
-            vehicles,
-            locks,
-        };
         (problem, routes)
     }
 

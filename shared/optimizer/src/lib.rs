@@ -39,6 +39,14 @@ pub mod rng;
 pub mod solomon;
 mod solver;
 
+// The unit tests share the integration tests' random-instance generator, which
+// names this crate `doorstep_optimizer`; no feature or dependency for it.
+#[cfg(test)]
+extern crate self as doorstep_optimizer;
+#[cfg(test)]
+#[path = "../tests/support/random_instance.rs"]
+mod random_instance;
+
 pub use checker::{CheckedTotals, Violation, ViolationKind, check};
 pub use clock::{Clock, FnClock, NoClock, StepClock};
 pub use evaluate::{Evaluation, LocatedViolation, evaluate};

@@ -11,74 +11,32 @@ fn cases(n: u32) -> u32 {
         .unwrap_or(n)
 }
 
-/// `(x, y, demand, window start, window length or 0 for none)` per job; per
-/// vehicle `(capacity, shift end, break window start or none)`.
-type Spec = (Vec<(u32, u32, i64, u32, u32)>, Vec<(i64, u32, Option<u32>)>);
+#[path = "support/random_instance.rs"]
+mod random_instance;
 
-fn spec() -> impl Strategy<Value = Spec> {
-    (
-        prop::collection::vec(
-            (
-                0..100u32,
-                0..100u32,
-                0..=5i64,
-                0..300u32,
-                prop_oneof![Just(0u32), 20..200u32],
-            ),
-            1..12,
-        ),
-        prop::collection::vec(
-            (
-                5..=20i64,
-                150..=500u32,
-                prop::option::weighted(0.4, 0..200u32),
-            ),
-            1..4,
-        ),
-    )
+use random_instance::{InstanceSpec, Ranges};
+
+fn ranges() -> Ranges {
+    Ranges {
+        coordinate: 0..100,
+        demand: 0..=5,
+        window_start: 0..300,
+        window_length: 20..200,
+        jobs: 1..12,
+        capacity: 5..=20,
+        shift_end: 150..=500,
+        break_probability: 0.4,
+        break_start: 0..200,
+        vehicles: 1..4,
+    }
 }
 
-fn build((jobs, vehs): &Spec) -> Problem {
-    let mut points = vec![[50.0, 50.0]];
-    let jobs = jobs
-        .iter()
-        .enumerate()
-        .map(|(i, &(x, y, demand, ws, wlen))| {
-            points.push([f64::from(x), f64::from(y)]);
-            let mut j = Job::new(format!("j{i}"), i + 1);
-            j.demand = vec![demand];
-            j.service = 5.0;
-            if wlen > 0 {
-                j.time_windows = vec![TimeWindow::new(f64::from(ws), f64::from(ws + wlen))];
-            }
-            j
-        })
-        .collect();
-    let vehicles = vehs
-        .iter()
-        .enumerate()
-        .map(|(i, &(cap, end, brk))| {
-            let mut v = Vehicle::new(format!("v{i}"), 0);
-            v.capacity = vec![cap];
-            v.shift = Some(TimeWindow::new(0.0, f64::from(end)));
-            v.cost_per_time = 0.5;
-            v.fixed_cost = 3.0;
-            v.break_ = brk.map(|s| Break {
-                window: TimeWindow::new(f64::from(s), f64::from(s) + 60.0),
-                duration: 15.0,
-            });
-            v
-        })
-        .collect();
-    Problem {
-        name: "p".into(),
-        time_unit: TimeUnit::Unitless,
-        travel: Travel::Euclidean { points },
-        jobs,
-        pairs: vec![],
-        vehicles,
-        locks: vec![],
-    }
+fn spec() -> impl Strategy<Value = InstanceSpec> {
+    random_instance::instance(&ranges())
+}
+
+fn build(spec: &InstanceSpec) -> Problem {
+    random_instance::problem(&ranges(), spec)
 }
 
 /// Deals the jobs, in a shuffled order, onto the vehicles (or leaves them out).
