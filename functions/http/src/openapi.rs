@@ -13,7 +13,7 @@ use doorstep_domain::org::{NewDepot, NewDriver, OrgSettings};
 use doorstep_domain::vehicle::NewVehicle;
 use doorstep_domain::slots::SlotChoice;
 use doorstep_domain::time::LocalWindow;
-use doorstep_domain::{DriverId, NewOrder, Order, OrderId, Plan, RouteId, Stop};
+use doorstep_domain::{NewOrder, Order, Plan};
 
 use crate::AppState;
 
@@ -151,93 +151,6 @@ pub struct OrganisationPatch {
     settings: Option<OrgSettingsPatch>,
 }
 
-/// `POST /api/reports/rebuild` (the type lives in doorstep-core, which has no utoipa).
-#[derive(Debug, ToSchema)]
-#[schema(as = RebuildRequest)]
-#[allow(dead_code)]
-pub struct RebuildRequestSchema {
-    #[schema(value_type = String, format = Date)]
-    from: String,
-    /// Included; at most 366 days after `from`.
-    #[schema(value_type = String, format = Date)]
-    to: String,
-}
-
-/// One (day, driver) the rebuild looked at.
-#[derive(Debug, ToSchema)]
-#[schema(as = RebuiltDay)]
-#[allow(dead_code)]
-pub struct RebuiltDaySchema {
-    #[schema(value_type = String, format = Date)]
-    date: String,
-    driver_id: DriverId,
-    /// Whether the stored aggregate differed (and was replaced).
-    changed: bool,
-}
-
-#[derive(Debug, ToSchema)]
-#[schema(as = RebuildSummary)]
-#[allow(dead_code)]
-pub struct RebuildSummarySchema {
-    #[schema(value_type = String, format = Date)]
-    from: String,
-    #[schema(value_type = String, format = Date)]
-    to: String,
-    days: Vec<RebuiltDaySchema>,
-    /// How many aggregates were replaced.
-    changed: u32,
-}
-
-/// `POST /api/plans/{id}/stops/reassign` (the type lives in doorstep-core).
-#[derive(Debug, ToSchema)]
-#[schema(as = ReassignStop)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct ReassignStopSchema {
-    /// The plan version the dispatcher saw.
-    version: u64,
-    order_id: OrderId,
-    to_route_id: RouteId,
-    /// Index among the target route's stops after the move (its pickup, for a
-    /// pickup-and-delivery order); absent = the cheapest feasible place.
-    #[serde(default)]
-    position: Option<u32>,
-    /// Move even if it breaks a rule (time window, capacity, shift...).
-    #[serde(default)]
-    force: bool,
-    /// Compute and answer without writing (the board's preview).
-    #[serde(default)]
-    dry_run: bool,
-}
-
-/// A rule the move breaks, e.g. `time_window`, "time window: ... arrives 14:12 after 14:00".
-#[derive(Debug, ToSchema)]
-#[schema(as = BrokenRule)]
-#[allow(dead_code)]
-pub struct BrokenRuleSchema {
-    rule: String,
-    message: String,
-    order_id: Option<OrderId>,
-}
-
-/// What the move does (or would do, for a dry run).
-#[derive(Debug, ToSchema)]
-#[schema(as = ReassignOutcome)]
-#[allow(dead_code)]
-pub struct ReassignOutcomeSchema {
-    /// The plan after the move (unchanged and not written for a dry run).
-    plan: Plan,
-    from_route_id: RouteId,
-    to_route_id: RouteId,
-    /// The moved stop(s) with their new planned times.
-    stops: Vec<Stop>,
-    /// Index of the (first) moved stop in the target route.
-    position: u32,
-    /// Rules broken by the move (only when forced or a dry run).
-    broken: Vec<BrokenRuleSchema>,
-    applied: bool,
-}
-
 /// An OpenAPI 3.1 document (this one): see the OpenAPI specification.
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)]
@@ -367,10 +280,10 @@ impl Modify for Security {
         DepotPatch,
         VehiclePatch,
         DriverPatch,
-        RebuildRequestSchema,
-        RebuildSummarySchema,
-        ReassignStopSchema,
-        ReassignOutcomeSchema,
+        doorstep_core::usecases::reports::RebuildRequest,
+        doorstep_core::usecases::reports::RebuildSummary,
+        doorstep_core::usecases::reassign::ReassignStop,
+        doorstep_core::usecases::reassign::ReassignOutcome,
         OpenApiDocument,
         crate::tracking::Positions,
         crate::tracking::Trail,

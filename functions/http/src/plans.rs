@@ -106,8 +106,8 @@ pub async fn update_route(
 
 #[utoipa::path(post, path = "/api/plans/{id}/stops/reassign", tag = "plans", security(("bearer" = [])),
     params(("id" = String, Path)),
-    request_body(content = crate::openapi::ReassignStopSchema, description = "Moves an unstarted stop (not arrived, delivered or failed) of a published plan to `to_route_id` at `position` (index among that route's stops; absent = cheapest feasible place). Both routes are rescheduled on the server from the drivers' latest positions. A move that breaks a rule is refused with 422 naming it (e.g. \"time window: order ... arrives 14:12 after 14:00\") unless `force`; `dry_run` answers without writing. 409 if the plan is no longer at `version`."),
-    responses((status = 200, description = "The plan after the move (or as it would be, for a dry run), the moved stops and any rules broken", body = crate::openapi::ReassignOutcomeSchema), crate::openapi::Errors))]
+    request_body(content = doorstep_core::usecases::reassign::ReassignStop, description = "Moves an unstarted stop (not arrived, delivered or failed) of a published plan to `to_route_id` at `position` (index among that route's stops; absent = cheapest feasible place). Both routes are rescheduled on the server from the drivers' latest positions. A move that breaks a rule is refused with 422 naming it (e.g. \"time window: order ... arrives 14:12 after 14:00\") unless `force`; `dry_run` answers without writing. 409 if the plan is no longer at `version`."),
+    responses((status = 200, description = "The plan after the move (or as it would be, for a dry run), the moved stops and any rules broken", body = doorstep_core::usecases::reassign::ReassignOutcome), crate::openapi::Errors))]
 pub async fn reassign_stop(
     State(state): State<AppState>,
     Caller(principal): Caller,

@@ -79,8 +79,8 @@ pub async fn export_csv(
 }
 
 #[utoipa::path(post, path = "/api/reports/rebuild", tag = "reports", security(("bearer" = [])),
-    request_body(content = crate::openapi::RebuildRequestSchema, description = "to is included; at most 366 days"),
-    responses((status = 200, description = "Every (day, driver) looked at and whether its aggregate changed", body = crate::openapi::RebuildSummarySchema), crate::openapi::Errors))]
+    request_body(content = doorstep_core::usecases::reports::RebuildRequest, description = "to is included; at most 366 days"),
+    responses((status = 200, description = "Every (day, driver) looked at and whether its aggregate changed", body = doorstep_core::usecases::reports::RebuildSummary), crate::openapi::Errors))]
 pub async fn rebuild(State(state): State<AppState>, Caller(principal): Caller, headers: HeaderMap, body: Body) -> Result<Json<RebuildSummary>, HttpError> {
     let request: RebuildRequest = parse_json(&read_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let pods = state.pods.as_deref().ok_or_else(|| {

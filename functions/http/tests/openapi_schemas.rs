@@ -430,6 +430,87 @@ async fn serde_attributes_shape_the_schemas() {
     }
 }
 
+// --- request schemas list exactly the fields the real types read ------------
+
+/// The field names `T`'s derived `Deserialize` accepts: serde's derive hands
+/// its full list to `deserialize_struct`, which this deserializer records.
+fn serde_fields<T: serde::de::DeserializeOwned>() -> Vec<&'static str> {
+    struct FieldsOf<'a>(&'a mut Option<&'static [&'static str]>);
+    impl<'de> serde::Deserializer<'de> for FieldsOf<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a plain struct"))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(self, _: &'static str, fields: &'static [&'static str], _: V) -> Result<V::Value, Self::Error> {
+            *self.0 = Some(fields);
+            Err(serde::de::Error::custom("fields recorded"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+            unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut fields = None;
+    let _ = T::deserialize(FieldsOf(&mut fields));
+    let mut fields = fields.unwrap_or_else(|| panic!("{} does not deserialise as a plain struct", std::any::type_name::<T>())).to_vec();
+    fields.sort_unstable();
+    fields
+}
+
+/// The property names of `schema` (a reference is followed).
+fn schema_properties(doc: &Value, schema: &Value) -> Vec<String> {
+    let target = match schema["$ref"].as_str() {
+        Some(r) => &doc["components"]["schemas"][r.strip_prefix("#/components/schemas/").expect("a component reference")],
+        None => schema,
+    };
+    let mut names: Vec<String> = target["properties"].as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default();
+    names.sort_unstable();
+    names
+}
+
+/// What differs between the schema's properties and the type's fields.
+fn field_mismatch(schema: &[String], type_fields: &[&str]) -> Option<String> {
+    let missing: Vec<&&str> = type_fields.iter().filter(|f| !schema.iter().any(|s| s == *f)).collect();
+    let extra: Vec<&String> = schema.iter().filter(|s| !type_fields.contains(&s.as_str())).collect();
+    (!missing.is_empty() || !extra.is_empty()).then(|| format!("the schema lacks {missing:?} and has {extra:?} the type does not read"))
+}
+
+#[tokio::test]
+async fn request_schemas_list_exactly_the_fields_the_core_types_read() {
+    use doorstep_core::usecases::{reassign::ReassignStop, reports::RebuildRequest};
+    let doc = document().await;
+    let bodies: [(&str, &str, Vec<&str>); 2] = [
+        ("post", "/api/plans/{id}/stops/reassign", serde_fields::<ReassignStop>()),
+        ("post", "/api/reports/rebuild", serde_fields::<RebuildRequest>()),
+    ];
+    for (method, path, fields) in bodies {
+        assert!(!fields.is_empty(), "{method} {path}");
+        let schema = schema_of(&doc, method, path, None);
+        if let Some(mismatch) = field_mismatch(&schema_properties(&doc, &schema), &fields) {
+            panic!("{method} {path}: {mismatch}");
+        }
+    }
+}
+
+#[test]
+fn the_field_check_catches_a_field_the_schema_lacks() {
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Request {
+        version: u64,
+        #[serde(default, rename = "dryRun")]
+        dry_run: bool,
+    }
+    assert_eq!(serde_fields::<Request>(), vec!["dryRun", "version"]);
+    let doc = json!({"components": {"schemas": {"Request": {"type": "object", "properties": {"version": {"type": "integer"}}}}}});
+    let schema = schema_properties(&doc, &json!({"$ref": "#/components/schemas/Request"}));
+    assert_eq!(schema, vec!["version"]);
+    let mismatch = field_mismatch(&schema, &serde_fields::<Request>()).expect("a field the schema lacks");
+    assert!(mismatch.contains("dryRun"), "{mismatch}");
+    assert_eq!(field_mismatch(&["a".into(), "b".into()], &["a"]).map(|m| m.contains("\"b\"")), Some(true), "a property the type does not read");
+    assert_eq!(field_mismatch(&["a".into()], &["a"]), None);
+}
+
 #[tokio::test]
 async fn a_reassign_preview_fits_its_schema() {
     let world = World::new().await;

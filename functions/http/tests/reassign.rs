@@ -234,3 +234,173 @@ async fn an_order_not_in_the_plan_or_an_unknown_route_is_refused() {
     assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.text);
     assert_eq!(plan(&world).await, before);
 }
+
+/// A fresh evaluation of `plan` as written: its orders mapped onto the
+/// optimizer's problem as the planner does, every route's stops evaluated
+/// in order, read back as the planner reads a solution. Totals by vehicle.
+async fn fresh_totals(world: &World, plan: &doorstep_domain::Plan) -> Vec<(String, doorstep_domain::plan::RouteTotals)> {
+    use doorstep_domain::planning::{PlanningInput, TravelSettings, build_problem};
+    let org = &world.a.organisation.id;
+    let store = &world.state.store;
+    let organisation = store.organisation(org).await.expect("org");
+    let depot = store.list_depots(org).await.expect("depots").into_iter().find(|d| d.id == plan.depot_id).expect("depot");
+    let vehicles = store.list_vehicles(org).await.expect("vehicles");
+    let drivers = store.list_drivers(org).await.expect("drivers");
+    let ids: Vec<doorstep_domain::OrderId> = plan.stops().map(|(_, s)| s.order_id.clone()).collect();
+    let mut orders = store.get_orders(org, &ids).await.expect("orders");
+    for o in &mut orders {
+        o.status = doorstep_domain::lifecycle::OrderStatus::Planned;
+        o.depot_id = None;
+    }
+    let input = PlanningInput {
+        depot: &depot,
+        vehicles: &vehicles,
+        drivers: &drivers,
+        orders: &orders,
+        date: plan.date,
+        utc_offset: time::macros::offset!(+1),
+        default_service_time_s: organisation.default_service_time_s,
+        travel: TravelSettings::default(),
+    };
+    let pp = build_problem(&input).expect("problem");
+    let routes: Vec<doorstep_optimizer::RouteJobs> = plan
+        .routes
+        .iter()
+        .map(|r| doorstep_optimizer::RouteJobs {
+            vehicle: r.vehicle_id.to_string(),
+            jobs: r
+                .stops
+                .iter()
+                .map(|s| pp.jobs.iter().find(|(_, j)| j.order_id == s.order_id && j.kind == s.kind).map(|(id, _)| id.clone()).expect("job"))
+                .collect(),
+            break_after: None,
+        })
+        .collect();
+    let evaluation = doorstep_optimizer::evaluate(&pp.problem, &routes);
+    let draft = pp.to_plan(&evaluation.solution).expect("plan");
+    draft.request.routes.into_iter().map(|r| (r.vehicle_id.to_string(), r.totals)).collect()
+}
+
+#[tokio::test]
+async fn route_and_plan_totals_after_a_move_equal_a_fresh_evaluation() {
+    let world = World::new().await;
+    let before = plan(&world).await;
+    let moved = before.routes[0].stops[0].clone();
+    let body = json!({"version": before.version, "order_id": moved.order_id, "to_route_id": before.routes[1].id});
+    let done = reassign(&world, &world.dispatcher_a, &body).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    let after = plan(&world).await;
+    let answered: doorstep_domain::Plan = serde_json::from_value(done.json["plan"].clone()).expect("plan in the answer");
+    assert_eq!(answered, after, "the answer is the plan written");
+
+    let fresh = fresh_totals(&world, &after).await;
+    assert_eq!(fresh.len(), after.routes.len());
+    for route in &after.routes {
+        let (_, expected) = fresh.iter().find(|(v, _)| v == route.vehicle_id.as_str()).expect("evaluated route");
+        let t = &route.totals;
+        assert_eq!(t.duration_s, expected.duration_s, "duration of {}", route.id);
+        assert!((t.distance_m - expected.distance_m).abs() < 1e-6, "distance of {}: {} vs {}", route.id, t.distance_m, expected.distance_m);
+        assert!((t.cost - expected.cost).abs() < 1e-6, "cost of {}: {} vs {}", route.id, t.cost, expected.cost);
+        assert_eq!((t.driving_s, t.service_s, t.waiting_s), (expected.driving_s, expected.service_s, expected.waiting_s), "times of {}", route.id);
+        assert_eq!(t.max_load, expected.max_load, "load of {}", route.id);
+    }
+    // The plan's totals are the routes' sums, so they agree too.
+    let plan_totals = after.totals();
+    let sum_duration: u32 = fresh.iter().map(|(_, t)| t.duration_s).sum();
+    let sum_distance: f64 = fresh.iter().map(|(_, t)| t.distance_m).sum();
+    assert_eq!(plan_totals.duration_s, sum_duration);
+    assert!((plan_totals.distance_m - sum_distance).abs() < 1e-6);
+    // The target route now drives further and longer than before.
+    assert!(after.routes[1].totals.duration_s > before.routes[1].totals.duration_s || before.routes[1].totals.duration_s == 0);
+}
+
+/// Keeps what the notifier sends (in the log channel's place).
+#[derive(Default)]
+struct CaptureSends(std::sync::Mutex<Vec<doorstep_core::ports::Outgoing>>);
+
+#[async_trait::async_trait]
+impl doorstep_core::ports::Sender for CaptureSends {
+    async fn send(&self, message: &doorstep_core::ports::Outgoing) -> Result<(), doorstep_core::ports::SendError> {
+        self.0.lock().expect("lock").push(message.clone());
+        Ok(())
+    }
+}
+
+/// Pending `eta_changed` outbox entries.
+async fn eta_entries(store: &doorstep_store_sqlite::SqliteStore) -> Vec<doorstep_core::ports::OutboxEntry> {
+    use doorstep_core::ports::NotifyStore;
+    store.pending_outbox(10_000).await.expect("outbox").into_iter().filter(|e| e.trigger == doorstep_domain::notification::Trigger::EtaChanged).collect()
+}
+
+/// Orders of delivery stops whose ETA left the window promised before.
+fn moved_windows(before: &doorstep_domain::Plan, after: &doorstep_domain::Plan) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for (_, stop) in after.stops() {
+        let (_, old) = before.stops().find(|(_, s)| s.id == stop.id).expect("stop before");
+        let promised = doorstep_domain::tracking::eta_window(old.planned_arrival, 15 * 60);
+        if stop.planned_arrival < promised.start || stop.planned_arrival > promised.end {
+            out.insert(stop.order_id.to_string());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn customers_whose_eta_window_moved_get_one_eta_changed_message_with_the_new_window() {
+    use doorstep_core::usecases::notify::{Channels, NotifierConfig, drain};
+    let store = doorstep_store_sqlite::SqliteStore::open_in_memory().expect("store");
+    let world = World::new_on(store.clone()).await;
+    let before = plan(&world).await;
+    let moved = before.routes[0].stops[0].clone();
+    let body = json!({"version": before.version, "order_id": moved.order_id, "to_route_id": before.routes[1].id});
+
+    let mut preview = body.clone();
+    preview["dry_run"] = json!(true);
+    assert_eq!(reassign(&world, &world.dispatcher_a, &preview).await.status, StatusCode::OK);
+    assert!(eta_entries(&store).await.is_empty(), "a dry run notifies nobody");
+
+    let done = reassign(&world, &world.dispatcher_a, &body).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    let after = plan(&world).await;
+    let expected = moved_windows(&before, &after);
+    assert!(!expected.is_empty(), "the move shifts some windows");
+    assert!(expected.len() < after.stops().count(), "and leaves others: {expected:?}");
+    let entries = eta_entries(&store).await;
+    let notified: std::collections::BTreeSet<String> = entries.iter().map(|e| e.order_id.to_string()).collect();
+    assert_eq!(notified, expected, "exactly the customers whose window moved");
+    assert_eq!(entries.len(), expected.len(), "one entry each");
+
+    // Drained through the notifier: one message each, naming the new window (Lyon time) and the tracking link.
+    let log = std::sync::Arc::new(CaptureSends::default());
+    let channels = Channels { log: Some(log.clone()), ..Channels::default() };
+    let config = NotifierConfig::new("https://track.example/", "test");
+    drain(&store, &store, &channels, &doorstep_core::ports::FixedClock(NOW), &config).await.expect("drain");
+    let sent: Vec<doorstep_core::ports::Outgoing> = log.0.lock().expect("lock").iter().filter(|m| m.delivery_id.contains("#eta_changed#")).cloned().collect();
+    assert_eq!(sent.len(), expected.len(), "{sent:?}");
+    let hm = time::macros::format_description!("[hour]:[minute]");
+    for (_, stop) in after.stops().filter(|(_, s)| expected.contains(s.order_id.as_str())) {
+        let window = doorstep_domain::tracking::eta_window(stop.planned_arrival, 15 * 60);
+        let local = |t: OffsetDateTime| t.to_offset(time::macros::offset!(+1)).format(hm).expect("format");
+        // The demo organisation writes in French.
+        let phrase = format!("devrait arriver entre {} et {}", local(window.start), local(window.end));
+        let message = sent.iter().find(|m| m.delivery_id.starts_with(&format!("{}#0#eta_changed#", stop.order_id))).expect("message for the order");
+        assert!(message.body.contains(&phrase), "{} lacks {phrase:?}", message.body);
+        assert!(message.body.contains("https://track.example/t/"), "{}", message.body);
+        assert_eq!(message.subject, format!("Nouvel horaire pour votre livraison {}", world.a.organisation.name));
+    }
+
+    // Draining again sends nothing twice.
+    drain(&store, &store, &channels, &doorstep_core::ports::FixedClock(NOW), &config).await.expect("drain");
+    assert_eq!(log.0.lock().expect("lock").iter().filter(|m| m.delivery_id.contains("#eta_changed#")).count(), expected.len());
+
+    // A move that leaves every window where it was notifies nobody.
+    let stop = after.routes[1].stops.iter().find(|s| s.order_id == moved.order_id).expect("moved stop");
+    let same = json!({"version": after.version, "order_id": moved.order_id, "to_route_id": after.routes[1].id, "position": stop.sequence - 1, "force": true});
+    let again = reassign(&world, &world.dispatcher_a, &same).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    let later = plan(&world).await;
+    let moved_again = moved_windows(&after, &later);
+    assert!(moved_again.is_empty(), "the same place gives the same times: {moved_again:?}");
+    let pending = eta_entries(&store).await;
+    assert_eq!(pending.iter().map(|e| e.order_id.to_string()).collect::<std::collections::BTreeSet<_>>(), moved_again, "only windows that moved");
+}

@@ -21,10 +21,13 @@ pub enum Trigger {
     Failed,
     /// The ETA slipped past the promised window.
     Delayed,
+    /// A dispatcher's change to the routes moved the ETA out of the window
+    /// the customer was promised: "it should now arrive ...".
+    EtaChanged,
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 5] = [Self::Dispatched, Self::Nearby, Self::Delivered, Self::Failed, Self::Delayed];
+    pub const ALL: [Trigger; 6] = [Self::Dispatched, Self::Nearby, Self::Delivered, Self::Failed, Self::Delayed, Self::EtaChanged];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -33,6 +36,7 @@ impl Trigger {
             Self::Delivered => "delivered",
             Self::Failed => "failed",
             Self::Delayed => "delayed",
+            Self::EtaChanged => "eta_changed",
         }
     }
 
@@ -182,6 +186,13 @@ pub fn compose(trigger: Trigger, ctx: &MessageContext<'_>) -> Message {
             format!("Your {} delivery is running late", ctx.sender),
             format!(
                 "your delivery from {} is running late; it should now arrive{when}.",
+                ctx.sender
+            ),
+        ),
+        Trigger::EtaChanged => (
+            format!("New arrival time for your {} delivery", ctx.sender),
+            format!(
+                "the arrival time of your delivery from {} has changed; it should now arrive{when}.",
                 ctx.sender
             ),
         ),
@@ -422,6 +433,14 @@ pub fn default_template(trigger: Trigger, language: Language) -> (&'static str, 
         (Language::Fr, Trigger::Delayed) => (
             "Votre livraison {sender} a du retard",
             "Bonjour {recipient_name}, votre livraison {sender} a du retard ; elle devrait arriver {when}.{tracking}",
+        ),
+        (Language::En, Trigger::EtaChanged) => (
+            "New arrival time for your {sender} delivery",
+            "Hello {recipient_name}, the arrival time of your delivery from {sender} has changed; it should now arrive {when}.{tracking}",
+        ),
+        (Language::Fr, Trigger::EtaChanged) => (
+            "Nouvel horaire pour votre livraison {sender}",
+            "Bonjour {recipient_name}, l'horaire de votre livraison {sender} a changé ; elle devrait arriver {when}.{tracking}",
         ),
     }
 }

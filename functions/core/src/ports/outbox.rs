@@ -37,7 +37,12 @@ pub struct OutboxEntry {
 impl OutboxEntry {
     /// Unique per (order, attempt, trigger): writing the same event twice
     /// keeps one entry, so a trigger notifies at most once per attempt.
+    /// `eta_changed` also carries the new window's start (unix seconds): each
+    /// new window is its own event, the same change is still written once.
     pub fn key(&self) -> String {
-        format!("{}#{}#{}", self.order_id, self.attempt, self.trigger.as_str())
+        match (self.trigger, &self.eta) {
+            (Trigger::EtaChanged, Some(w)) => format!("{}#{}#{}#{}", self.order_id, self.attempt, self.trigger.as_str(), w.start.unix_timestamp()),
+            _ => format!("{}#{}#{}", self.order_id, self.attempt, self.trigger.as_str()),
+        }
     }
 }

@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::ports::{Clock, PlanFilter, PlanPublication, PodStore, Store, StoreError, TrackingStore};
 use crate::usecases::orders::id_error;
 use crate::usecases::plans::{Dispatch, dispatch_stops};
+use crate::usecases::route_rebuild::{EndRule, Rebuild, rebuild_route};
 
 /// Orders of one request that are auto-dispatched; the rest wait for the next plan.
 pub const MAX_PER_REQUEST: usize = 50;
@@ -282,37 +283,30 @@ pub struct Insertion {
     pub sequence: Vec<(OrderId, StopKind, LatLon, OffsetDateTime, OffsetDateTime)>,
     pub end: OffsetDateTime,
     pub extra_distance_m: f64,
+    /// The plan as a routing problem: the route's totals are evaluated on it.
+    pub planning: doorstep_domain::planning::PlanningProblem,
+    /// Orders of the plan that are cancelled (their stops are not visited).
+    pub cancelled: Vec<OrderId>,
 }
 
 impl Insertion {
-    /// Writes the new sequence into `plan`; returns the new (main) stop's id.
+    /// Writes the new sequence into `plan` (totals recomputed in full, see
+    /// [`crate::usecases::route_rebuild`]); returns the new (main) stop's id.
     pub fn apply(&self, plan: &mut Plan, order: &OrderId, now: OffsetDateTime) -> Result<StopId> {
         let route = &mut plan.routes[self.route_index];
-        let open: Vec<Stop> = route.stops.iter().filter(|s| self.sequence.iter().any(|(o, k, ..)| o == &s.order_id && *k == s.kind)).cloned().collect();
-        let mut stops: Vec<Stop> = route.stops.iter().filter(|s| !open.iter().any(|o| o.id == s.id)).cloned().collect();
+        let rebuild = Rebuild { sequence: &self.sequence, moved_in: &[], leaving: &[], end: Some(self.end), end_rule: EndRule::NoEarlier };
+        let mut mint = |order_id: &OrderId, kind: StopKind, location: LatLon| -> Result<Option<Stop>> {
+            let id = StopId::new(new_id("stp", now)).map_err(id_error)?;
+            Ok(Some(Stop { id, order_id: order_id.clone(), sequence: 0, kind, location, planned_arrival: now, planned_departure: now, tracking_token: None }))
+        };
+        let cancelled = |o: &OrderId| self.cancelled.contains(o);
+        let minted = rebuild_route(route, &rebuild, &self.planning, &cancelled, &mut mint)?;
         let mut new_stop = None;
-        for (order_id, kind, location, arrival, departure) in &self.sequence {
-            let mut stop = match open.iter().find(|s| &s.order_id == order_id && s.kind == *kind) {
-                Some(s) => s.clone(),
-                None => {
-                    let id = StopId::new(new_id("stp", now)).map_err(id_error)?;
-                    if order_id == order && (new_stop.is_none() || *kind == StopKind::Delivery) {
-                        new_stop = Some(id.clone());
-                    }
-                    Stop { id, order_id: order_id.clone(), sequence: 0, kind: *kind, location: *location, planned_arrival: *arrival, planned_departure: *departure, tracking_token: None }
-                }
-            };
-            stop.planned_arrival = *arrival;
-            stop.planned_departure = *departure;
-            stops.push(stop);
+        for stop in minted.iter().filter(|s| &s.order_id == order) {
+            if new_stop.is_none() || stop.kind == StopKind::Delivery {
+                new_stop = Some(stop.id.clone());
+            }
         }
-        for (n, s) in stops.iter_mut().enumerate() {
-            s.sequence = u32::try_from(n + 1).unwrap_or(u32::MAX);
-        }
-        route.stops = stops;
-        route.planned_end = route.planned_end.max(self.end);
-        route.totals.distance_m += self.extra_distance_m;
-        route.totals.cost += self.delta;
         new_stop.ok_or_else(|| Error::Internal("the insertion holds no stop for the new order".into()))
     }
 }
@@ -483,7 +477,7 @@ pub fn best_insertion(input: &InsertInput<'_>) -> Result<Insertion, Unfit> {
     let new_jobs = job_ids(new);
     let cases_input = CaseInput { problem: &pp.problem, by_id: &by_id, positions: input.positions, midnight, now: input.now };
 
-    let mut best: Option<(f64, Insertion)> = None;
+    let mut best: Option<(f64, Found)> = None;
     let mut cases = 0usize;
     for (ri, route) in input.plan.routes.iter().enumerate() {
         let Some(case) = route_case(&cases_input, route, std::slice::from_ref(&new.id), &new_jobs) else { continue };
@@ -506,7 +500,7 @@ pub fn best_insertion(input: &InsertInput<'_>) -> Result<Insertion, Unfit> {
         let (_, schedule) = repair(&case, found.jobs.clone(), found.route.clone(), input.seed);
         let before = opt::evaluate(&case.problem, &base).solution.routes.first().map_or((0.0, 0.0), |r| (r.distance, r.cost));
         let delta = schedule.cost - before.1;
-        let insertion = Insertion {
+        let insertion = Found {
             route_index: ri,
             delta,
             sequence: sequence_of(&pp, &schedule, midnight),
@@ -515,10 +509,28 @@ pub fn best_insertion(input: &InsertInput<'_>) -> Result<Insertion, Unfit> {
         };
         best = Some((found.added_cost, insertion));
     }
-    if let Some((_, insertion)) = best {
-        return Ok(insertion);
+    if let Some((_, f)) = best {
+        let cancelled = input.plan_orders.iter().filter(|o| o.state() == OrderState::Cancelled).map(|o| o.id.clone()).collect();
+        return Ok(Insertion {
+            route_index: f.route_index,
+            delta: f.delta,
+            sequence: f.sequence,
+            end: f.end,
+            extra_distance_m: f.extra_distance_m,
+            planning: pp,
+            cancelled,
+        });
     }
     Err(explain(&pp.problem, &new_jobs, cases, now_s))
+}
+
+/// The best insertion so far, before the plan's problem is attached.
+struct Found {
+    route_index: usize,
+    delta: f64,
+    sequence: Sequence,
+    end: OffsetDateTime,
+    extra_distance_m: f64,
 }
 
 /// A short seeded optimizer run on the chosen route; kept only when it is

@@ -11,6 +11,7 @@ pub mod orders;
 pub mod plans;
 pub mod reassign;
 pub mod reports;
+pub(crate) mod route_rebuild;
 pub mod slots;
 pub mod pod;
 pub mod tracking;

@@ -300,7 +300,7 @@ pub async fn process_entry(
 fn still_applies(entry: &OutboxEntry, order: &Order) -> bool {
     let state = order.state();
     match entry.trigger {
-        Trigger::Dispatched | Trigger::Nearby | Trigger::Delayed => {
+        Trigger::Dispatched | Trigger::Nearby | Trigger::Delayed | Trigger::EtaChanged => {
             order.attempts == entry.attempt && matches!(state, OrderState::Dispatched | OrderState::OutForDelivery)
         }
         Trigger::Delivered => order.attempts == entry.attempt && state == OrderState::Delivered,

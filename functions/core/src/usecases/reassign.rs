@@ -8,6 +8,9 @@
 //! route did not already break, naming the rule, unless forced. The plan is
 //! written conditional on the version the dispatcher saw; the moved stop
 //! keeps its id, so its tracking link and the drivers' routes follow it.
+//! Both routes are rebuilt by [`crate::usecases::route_rebuild`] (totals in
+//! full), and customers whose promised ETA window no longer holds get an
+//! `eta_changed` outbox entry in the same write.
 
 use std::collections::BTreeMap;
 
@@ -20,13 +23,19 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{Error, Result};
-use crate::ports::{Clock, PodStore, Principal, Store, TrackingStore};
+use crate::ports::{Clock, OutboxEntry, PlanPublication, PodStore, Principal, Store, TrackingStore};
+use crate::usecases::plans::DISPATCH_ETA_HALF_WIDTH_S;
+use doorstep_domain::notification::Trigger;
+use doorstep_domain::plan::StopKind;
+use doorstep_domain::tracking::eta_window;
 use doorstep_domain::pod::VisitKind;
 use crate::usecases::auth::require;
-use crate::usecases::auto_dispatch::{CaseInput, InsertInput, RouteCase, Sequence, job_ids, plan_problem, route_case, sequence_of};
+use crate::usecases::auto_dispatch::{CaseInput, InsertInput, RouteCase, job_ids, plan_problem, route_case, sequence_of};
+use crate::usecases::route_rebuild::{EndRule, Rebuild, rebuild_route};
 
 /// `POST /api/plans/{id}/stops/reassign`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReassignStop {
     /// The plan version the dispatcher saw.
@@ -47,6 +56,7 @@ pub struct ReassignStop {
 
 /// A rule the move breaks, e.g. `time_window`, "time window: ... arrives 14:12 after 14:00".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BrokenRule {
     pub rule: String,
     pub message: String,
@@ -56,6 +66,7 @@ pub struct BrokenRule {
 
 /// What the move does (or would do, for a dry run).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReassignOutcome {
     /// The plan after the move (unchanged and not written for a dry run).
     pub plan: Plan,
@@ -185,17 +196,22 @@ pub async fn reassign(
 
     let mut next = plan.clone();
     let moved: Vec<Stop> = plan.stops().filter(|(_, s)| s.order_id == order.id).map(|(_, s)| s.clone()).collect();
+    let cancelled = |o: &OrderId| by_id.get(o).is_some_and(|x| x.state() == OrderState::Cancelled);
+    // A move makes no stop: every stop of the new sequences already exists.
+    let mut no_new_stops = |_: &OrderId, _: StopKind, _: doorstep_domain::LatLon| -> Result<Option<Stop>> { Ok(None) };
     if from != to {
         let source_route = &plan.routes[from];
         let source = route_case(&cases, source_route, moved_out, &[]).ok_or_else(|| vehicle_gone(source_route))?;
         let schedule = schedule_of(&source);
         let seq = schedule.as_ref().map(|r| sequence_of(&pp, r, midnight)).unwrap_or_default();
-        let before = current_schedule(&cases, source_route);
-        apply(&mut next.routes[from], &seq, &[], Some(&order.id), before.as_ref(), schedule.as_ref(), midnight);
+        let end = schedule.as_ref().map(|r| instant(midnight, r.end_time));
+        let rebuild = Rebuild { sequence: &seq, moved_in: &[], leaving: moved_out, end, end_rule: EndRule::Schedule };
+        rebuild_route(&mut next.routes[from], &rebuild, &pp, &cancelled, &mut no_new_stops)?;
     }
     let seq = sequence_of(&pp, &placement.insertion.route, midnight);
-    let before = current_schedule(&cases, target_route);
-    apply(&mut next.routes[to], &seq, &moved, None, before.as_ref(), Some(&placement.insertion.route), midnight);
+    let end = Some(instant(midnight, placement.insertion.route.end_time));
+    let rebuild = Rebuild { sequence: &seq, moved_in: &moved, leaving: &[], end, end_rule: EndRule::Schedule };
+    rebuild_route(&mut next.routes[to], &rebuild, &pp, &cancelled, &mut no_new_stops)?;
     let stops: Vec<Stop> = next.routes[to].stops.iter().filter(|s| s.order_id == order.id).cloned().collect();
     let position = next.routes[to].stops.iter().position(|s| s.order_id == order.id).unwrap_or(0) as u32;
     if request.dry_run {
@@ -204,9 +220,55 @@ pub async fn reassign(
     next.version += 1;
     next.updated_at = now;
     next.validate()?;
-    store.update_plan(&next, request.version).await?;
+    let outbox = eta_changes(&plan, &next, &[from, to], &by_id, now);
+    if outbox.is_empty() {
+        store.update_plan(&next, request.version).await?;
+    } else {
+        // The plan and the customers' messages in one write (transactional outbox).
+        let publication = PlanPublication { plan: next.clone(), expected_version: request.version, orders: Vec::new(), tracking: Vec::new(), outbox };
+        store.publish_plan(&publication).await?;
+    }
     tracing::info!(plan = %plan_id, order = %order.id, from = %next.routes[from].id, to = %next.routes[to].id, forced = !broken.is_empty(), "stop reassigned");
     Ok(ReassignOutcome { from_route_id: request_route(&next, from), plan: next, to_route_id: request.to_route_id.clone(), stops, position, broken, applied: true })
+}
+
+/// `eta_changed` entries for the delivery stops of `routes` whose new ETA
+/// falls outside the window the customer was promised (the one around the
+/// stop's ETA before the change, as the dispatched message and the tracking
+/// page give it). Only orders still to be served in this attempt; the
+/// entry's key carries the new window, so the same change is written once.
+fn eta_changes(before: &Plan, after: &Plan, routes: &[usize], by_id: &BTreeMap<&OrderId, &Order>, now: OffsetDateTime) -> Vec<OutboxEntry> {
+    let mut out: Vec<OutboxEntry> = Vec::new();
+    let mut seen: Vec<usize> = Vec::new();
+    for &ri in routes {
+        if seen.contains(&ri) {
+            continue;
+        }
+        seen.push(ri);
+        for stop in after.routes[ri].stops.iter().filter(|s| s.kind == StopKind::Delivery) {
+            let Some((_, old)) = before.stops().find(|(_, s)| s.id == stop.id) else { continue };
+            let Some(order) = by_id.get(&stop.order_id) else { continue };
+            if !matches!(order.state(), OrderState::Dispatched | OrderState::OutForDelivery) {
+                continue;
+            }
+            let promised = eta_window(old.planned_arrival, DISPATCH_ETA_HALF_WIDTH_S);
+            if stop.planned_arrival >= promised.start && stop.planned_arrival <= promised.end {
+                continue;
+            }
+            out.push(OutboxEntry {
+                org_id: after.org_id.clone(),
+                order_id: stop.order_id.clone(),
+                attempt: order.attempts,
+                trigger: Trigger::EtaChanged,
+                tracking_token: None,
+                eta: Some(eta_window(stop.planned_arrival, DISPATCH_ETA_HALF_WIDTH_S)),
+                failure_reason: None,
+                otp: None,
+                created_at: now,
+            });
+        }
+    }
+    out
 }
 
 fn request_route(plan: &Plan, index: usize) -> RouteId {
@@ -248,43 +310,8 @@ fn schedule_of(case: &RouteCase) -> Option<opt::Route> {
     opt::evaluate(&case.problem, &case.routes()).solution.routes.into_iter().next()
 }
 
-/// The route's schedule as it stands, to adjust its totals by the difference.
-fn current_schedule(cases: &CaseInput<'_>, route: &Route) -> Option<opt::Route> {
-    route_case(cases, route, &[], &[]).as_ref().and_then(schedule_of)
-}
-
-/// Writes `seq` as the route's open stops (after the ones it does not plan),
-/// taking stops from the route itself or from `moved`, dropping `gone`'s stops.
-fn apply(
-    route: &mut Route,
-    seq: &Sequence,
-    moved: &[Stop],
-    gone: Option<&OrderId>,
-    before: Option<&opt::Route>,
-    after: Option<&opt::Route>,
-    midnight: OffsetDateTime,
-) {
-    let in_seq = |s: &Stop| seq.iter().any(|(o, k, ..)| o == &s.order_id && *k == s.kind);
-    let moved_away = |s: &Stop| Some(&s.order_id) == gone || moved.iter().any(|m| m.id == s.id);
-    let mut stops: Vec<Stop> = route.stops.iter().filter(|s| !in_seq(s) && !moved_away(s)).cloned().collect();
-    for (order, kind, _, arrival, departure) in seq {
-        if let Some(mut stop) = route.stops.iter().chain(moved).find(|s| &s.order_id == order && s.kind == *kind).cloned() {
-            stop.planned_arrival = *arrival;
-            stop.planned_departure = *departure;
-            stops.push(stop);
-        }
-    }
-    for (n, s) in stops.iter_mut().enumerate() {
-        s.sequence = u32::try_from(n + 1).unwrap_or(u32::MAX);
-    }
-    route.stops = stops;
-    let (d0, c0) = before.map_or((0.0, 0.0), |r| (r.distance, r.cost));
-    let (d1, c1) = after.map_or((0.0, 0.0), |r| (r.distance, r.cost));
-    route.totals.distance_m = (route.totals.distance_m + d1 - d0).max(0.0);
-    route.totals.cost = (route.totals.cost + c1 - c0).max(0.0);
-    if let Some(r) = after {
-        route.planned_end = midnight + Duration::seconds(r.end_time.round() as i64);
-    }
+fn instant(midnight: OffsetDateTime, s: f64) -> OffsetDateTime {
+    midnight + Duration::seconds(s.round() as i64)
 }
 
 fn clock_time(midnight: OffsetDateTime, s: f64) -> String {

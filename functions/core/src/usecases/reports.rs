@@ -122,16 +122,19 @@ impl std::fmt::Debug for RebuildDeps<'_> {
 
 /// `POST /api/reports/rebuild`: the days to recompute, both included.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RebuildRequest {
     #[serde(with = "doorstep_domain::time::iso_date")]
     pub from: Date,
+    /// Included; at most 366 days after `from`.
     #[serde(with = "doorstep_domain::time::iso_date")]
     pub to: Date,
 }
 
 /// One (day, driver) the rebuild looked at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RebuiltDay {
     #[serde(with = "doorstep_domain::time::iso_date")]
     pub date: Date,
@@ -141,6 +144,7 @@ pub struct RebuiltDay {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RebuildSummary {
     #[serde(with = "doorstep_domain::time::iso_date")]
     pub from: Date,
