@@ -2,25 +2,12 @@
 // Leaflet map, cross-origin isolated (so the optimizer can use threads), and
 // without console errors.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { collectConsoleErrors, launchBrowser, recordTransfers, screenshot } from "../support/browser.mjs";
-import { requiredEnv, startDoorstep } from "../support/server.mjs";
-import { DEMO_PASSWORD, signInThroughForm } from "../support/auth.mjs";
+import { test } from "node:test";
+import { collectConsoleErrors, recordTransfers, saveFirstLoad, screenshot } from "../support/browser.mjs";
+import { signInThroughForm } from "../support/auth.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemoServer();
 
 const ROUTES = [
   // The dispatcher's page needs a signed-in dispatcher: the app sends visitors to /login first.
@@ -31,10 +18,10 @@ const ROUTES = [
 
 for (const route of ROUTES) {
   test(`${route.name} route renders its map, cross-origin isolated, without console errors`, async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await demo.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     const errors = collectConsoleErrors(page);
-    const response = await page.goto(server.baseUrl + route.path);
+    const response = await page.goto(demo.baseUrl + route.path);
     assert.equal(response.status(), 200);
     if (route.signIn) await signInThroughForm(page);
 
@@ -54,32 +41,23 @@ for (const route of ROUTES) {
 }
 
 test("dispatcher shows the demo business's depot on the map", async () => {
-  const page = await browser.newPage();
-  await page.goto(server.baseUrl + "/");
-  await signInThroughForm(page);
+  const { context, page } = await demo.signedInPage();
   await page.locator(".leaflet-marker-icon").first().waitFor({ timeout: 15_000 });
   const sidebar = await page.locator(".sidebar").textContent();
-  assert.match(sidebar, /1 depot\(s\) set up/);
-  await page.close();
+  assert.match(sidebar, /vehicles, 1 depot(?!s)/);
+  await context.close();
 });
 
 test("the dispatcher app's first load is measured: bytes on the wire, compressed", async () => {
   // A cold laptop: no cache, no service worker yet. The figure goes to the
   // artifacts (dispatcher-app-bytes.json) and into BENCHMARKS.md.
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: "block" });
+  const context = await demo.browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: "block" });
   const page = await context.newPage();
   const transfers = await recordTransfers(page);
-  await page.goto(server.baseUrl + "/login");
+  await page.goto(demo.baseUrl + "/login");
   await page.locator('[data-page="login"]').waitFor({ timeout: 15_000 });
   await page.waitForLoadState("networkidle");
-  const firstLoad = transfers.slice();
-  const total = firstLoad.reduce((sum, r) => sum + r.bytes, 0);
-  const artifacts = requiredEnv("DOORSTEP_ARTIFACTS");
-  mkdirSync(artifacts, { recursive: true });
-  writeFileSync(join(artifacts, "dispatcher-app-bytes.json"), JSON.stringify({
-    page: "/login", viewport: "1280x800", total_bytes: total,
-    resources: firstLoad.map((r) => ({ ...r, url: r.url.replace(server.baseUrl, "") })),
-  }, null, 2));
+  const { firstLoad, total } = saveFirstLoad(transfers, "dispatcher-app-bytes.json", { page: "/login", viewport: "1280x800", baseUrl: demo.baseUrl });
   console.log(`dispatcher app first load: ${total} bytes transferred in ${firstLoad.length} responses`);
   const wasm = firstLoad.find((r) => r.url.endsWith("/pkg/doorstep_app_bg.wasm"));
   assert.equal(wasm?.encoding, "gzip", "the app's wasm travels compressed");

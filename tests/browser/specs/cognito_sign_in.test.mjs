@@ -5,10 +5,10 @@
 // new-password challenge, refreshes the token before it expires, and shows
 // a wrong password plainly. Doorstep's own sign-in keeps working alongside.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
-import { startDoorstep } from "../support/server.mjs";
-import { DEMO_PASSWORD, apiToken } from "../support/auth.mjs";
+import { test } from "node:test";
+import { collectConsoleErrors, screenshot } from "../support/browser.mjs";
+import { apiToken } from "../support/auth.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
 import { createUser, createUserPool, jwtClaims, startMoto } from "../support/moto.mjs";
 
 const DEMO_ORG = "org-lyon-demo";
@@ -16,25 +16,20 @@ const DISPATCHER = { email: "ines@colis-express.example", password: "Cognito-pas
 
 let moto;
 let pool;
-let server;
-let browser;
 
-before(async () => {
-  moto = await startMoto();
-  pool = await createUserPool(moto);
-  await createUser(moto, pool, { email: DISPATCHER.email, org: DEMO_ORG, group: "dispatcher", permanentPassword: DISPATCHER.password });
-  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD, ...pool.serveArgs] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  await moto?.stop();
+// The pool comes first: `doorstep serve` is started with its arguments.
+const demo = useDemoServer({
+  serveArgs: async () => {
+    moto = await startMoto();
+    pool = await createUserPool(moto);
+    await createUser(moto, pool, { email: DISPATCHER.email, org: DEMO_ORG, group: "dispatcher", permanentPassword: DISPATCHER.password });
+    return pool.serveArgs;
+  },
+  teardown: () => moto?.stop(),
 });
 
 async function openSignIn(page) {
-  await page.goto(server.baseUrl + "/login");
+  await page.goto(demo.baseUrl + "/login");
   // The form waits for /api/config to say how to sign in.
   await page.locator('[data-page="login"][data-auth="cognito"]').waitFor({ timeout: 15_000 });
 }
@@ -53,7 +48,7 @@ function bearerOf(page, path) {
 }
 
 test("/api/config names the pool, and Doorstep's own sign-in still works beside it", async () => {
-  const config = await (await fetch(server.baseUrl + "/api/config")).json();
+  const config = await (await fetch(demo.baseUrl + "/api/config")).json();
   assert.deepEqual(config.auth, {
     mode: "cognito",
     region: moto.region,
@@ -61,13 +56,13 @@ test("/api/config names the pool, and Doorstep's own sign-in still works beside 
     client_id: pool.clientId,
     endpoint: `${moto.endpoint}/`,
   });
-  const own = await apiToken(server.baseUrl);
-  const me = await fetch(server.baseUrl + "/api/auth/me", { headers: { authorization: `Bearer ${own}` } });
+  const own = await apiToken(demo.baseUrl);
+  const me = await fetch(demo.baseUrl + "/api/auth/me", { headers: { authorization: `Bearer ${own}` } });
   assert.equal(me.status, 200, await me.text());
 });
 
 test("a pool dispatcher with a wrong password is told so, then signs in and sees the day's orders", async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await demo.browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   // Cognito answers a wrong password 400, which Chromium logs.
   const errors = collectConsoleErrors(page, { expectedStatuses: [400] });
@@ -109,7 +104,7 @@ test("a pool dispatcher with a wrong password is told so, then signs in and sees
 test("a first sign-in with a temporary password sets a new one, then works with it", async () => {
   const user = { email: "noor@colis-express.example", temporary: "Temporary-pass-1", chosen: "Chosen-pass-2026" };
   await createUser(moto, pool, { email: user.email, org: DEMO_ORG, group: "dispatcher", temporaryPassword: user.temporary });
-  const context = await browser.newContext();
+  const context = await demo.browser.newContext();
   const page = await context.newPage();
   const errors = collectConsoleErrors(page);
   await openSignIn(page);
@@ -137,7 +132,7 @@ test("a first sign-in with a temporary password sets a new one, then works with 
 });
 
 test("an ID token close to expiry is refreshed with the refresh token before the next call", async () => {
-  const context = await browser.newContext();
+  const context = await demo.browser.newContext();
   const page = await context.newPage();
   const errors = collectConsoleErrors(page);
   await openSignIn(page);

@@ -3,24 +3,22 @@
 // once back online the server ends up with every stop, proof photo and ping
 // exactly once.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { collectConsoleErrors, screenshot } from "../support/browser.mjs";
-import { startDoorstep } from "../support/server.mjs";
-import { DEMO_PASSWORD, apiToken } from "../support/auth.mjs";
+import { apiToken } from "../support/auth.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
 import { api, launchPhone, makeJpegs, publishDemoPlan, sha256Hex, sign, signInLink } from "../support/driver.mjs";
 
-let server;
 let token;
 let published;
 
-before(async () => {
-  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD] });
-  token = await apiToken(server.baseUrl);
-  published = await publishDemoPlan(server.baseUrl, token);
-});
-
-after(async () => {
-  await server?.stop();
+// Each test opens its own phone (a persistent profile): no shared browser.
+const demo = useDemoServer({
+  browser: false,
+  setup: async ({ baseUrl }) => {
+    token = await apiToken(baseUrl);
+    published = await publishDemoPlan(baseUrl, token);
+  },
 });
 
 /// The driver's route in the published plan, with its orders in stop order.
@@ -32,7 +30,7 @@ function routeOf(driverIndex) {
 
 async function openSignedIn(context, driverIndex) {
   const { route } = routeOf(driverIndex);
-  const { link } = await signInLink(server.baseUrl, token, route.driver_id);
+  const { link } = await signInLink(demo.baseUrl, token, route.driver_id);
   const page = context.pages()[0] ?? (await context.newPage());
   await page.goto(link);
   await page.locator('[data-testid="stop-list"]').waitFor({ timeout: 20_000 });
@@ -72,7 +70,7 @@ test("the driver app is installable: manifest, icons and a service worker", asyn
     const cdp = await context.newCDPSession(page);
     const { installabilityErrors } = await cdp.send("Page.getInstallabilityErrors");
     assert.deepEqual(installabilityErrors, []);
-    const manifest = await (await fetch(`${server.baseUrl}/manifest.webmanifest`)).json();
+    const manifest = await (await fetch(`${demo.baseUrl}/manifest.webmanifest`)).json();
     assert.equal(manifest.start_url, "/driver");
     assert.deepEqual(manifest.icons.filter((i) => i.type === "image/png").map((i) => i.sizes), ["192x192", "512x512"]);
     // The service worker's cache is named after the build's content.
@@ -173,17 +171,17 @@ test("20 stops completed offline with photos and signatures reach the server exa
 
     // The server has every stop once, with its proof.
     for (let i = 0; i < 21; i++) {
-      const order = await api(server.baseUrl, token, "GET", `/api/orders/${stops[i].order_id}`);
+      const order = await api(demo.baseUrl, token, "GET", `/api/orders/${stops[i].order_id}`);
       if (i < 20) {
         assert.equal(order.status.state, "delivered", `stop ${i + 1}`);
-        const pod = await api(server.baseUrl, token, "GET", `/api/orders/${order.id}/pod`);
+        const pod = await api(demo.baseUrl, token, "GET", `/api/orders/${order.id}/pod`);
         assert.equal(pod.attempts.length, 1, `one proof for stop ${i + 1}`);
         const [attempt] = pod.attempts;
         assert.equal(attempt.intact, true);
         assert.equal(attempt.record.proof.photos.length, 1);
         assert.equal(attempt.record.proof.photos[0].sha256, expectedPhoto.get(order.id));
         assert.ok(attempt.record.proof.signature.strokes.flat().length > 5, "signature strokes stored");
-        const photo = await fetch(new URL(attempt.photo_urls[0], server.baseUrl), { headers: { authorization: `Bearer ${token}` } });
+        const photo = await fetch(new URL(attempt.photo_urls[0], demo.baseUrl), { headers: { authorization: `Bearer ${token}` } });
         assert.equal(photo.status, 200);
         assert.equal(sha256Hex(Buffer.from(await photo.arrayBuffer())), expectedPhoto.get(order.id), "the stored photo's bytes hash as on the device");
       } else {
@@ -194,7 +192,7 @@ test("20 stops completed offline with photos and signatures reach the server exa
     // Every ping exactly once, in order, with the device's timestamps.
     const from = new Date(Date.now() - 3_600_000).toISOString();
     const to = new Date(Date.now() + 3_600_000).toISOString();
-    const trail = await api(server.baseUrl, token, "GET", `/api/tracking/drivers/${route.driver_id}/trail?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+    const trail = await api(demo.baseUrl, token, "GET", `/api/tracking/drivers/${route.driver_id}/trail?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
     const stored = trail.pings.map((p) => ({ seq: p.ping.seq, device_time: Date.parse(p.ping.device_time), lat: p.ping.lat, lon: p.ping.lon }));
     const sent = devicePings.map((p) => ({ seq: p.seq, device_time: Date.parse(p.device_time), lat: p.lat, lon: p.lon }));
     assert.deepEqual(stored, sent);
@@ -209,11 +207,11 @@ test("20 stops completed offline with photos and signatures reach the server exa
 
 test("a driver signs in with the PIN the dispatcher handed over", async () => {
   const { route } = routeOf(2);
-  const { codes } = await signInLink(server.baseUrl, token, route.driver_id);
+  const { codes } = await signInLink(demo.baseUrl, token, route.driver_id);
   const context = await launchPhone({ timezoneId: published.org.timezone });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(`${server.baseUrl}/driver`);
+    await page.goto(`${demo.baseUrl}/driver`);
     await page.getByLabel("Organisation").fill(published.org.id);
     await page.getByLabel("Driver").fill(route.driver_id);
     await page.getByLabel("PIN").fill("00000000");

@@ -2,23 +2,12 @@
 // row is refused whole with the row and column named, the same file imports
 // its good rows when asked, and the import can be undone.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
-import { startDoorstep } from "../support/server.mjs";
-import { DEMO_PASSWORD, apiToken, signInThroughForm } from "../support/auth.mjs";
+import { test } from "node:test";
+import { screenshot } from "../support/browser.mjs";
+import { apiToken } from "../support/auth.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemoServer();
 
 // Lyon, like the demo business. Row 4 (the third order) has an unreadable time.
 const CSV = [
@@ -35,11 +24,11 @@ async function daySummary(page) {
 }
 
 async function ordersWithRef(prefix) {
-  const token = await apiToken(server.baseUrl);
+  const token = await apiToken(demo.baseUrl);
   const found = [];
   let cursor = null;
   do {
-    const url = `${server.baseUrl}/api/orders?q=${prefix}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    const url = `${demo.baseUrl}/api/orders?q=${prefix}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
     const page = await (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).json();
     found.push(...page.items);
     cursor = page.next_cursor && page.next_cursor !== cursor ? page.next_cursor : null;
@@ -48,11 +37,7 @@ async function ordersWithRef(prefix) {
 }
 
 test("a CSV with a bad row imports nothing, names the row, then imports its good rows and undoes", async () => {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  const page = await context.newPage();
-  const errors = collectConsoleErrors(page, { expectedStatuses: [422] });
-  await page.goto(server.baseUrl + "/");
-  await signInThroughForm(page);
+  const { context, page, errors } = await demo.signedInPage({ contextOptions: { viewport: { width: 1366, height: 900 } }, expectedStatuses: [422] });
   await page.locator('[data-testid="day-summary"]').waitFor({ timeout: 15_000 });
   const before = await daySummary(page);
 

@@ -2,62 +2,31 @@
 // one stop and fails one through the API; /live shows each route's progress,
 // the driver's last ping and marker, and picks up changes on refresh.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
-import { startDoorstep } from "../support/server.mjs";
-import { DEMO_PASSWORD, apiToken, signInThroughForm } from "../support/auth.mjs";
-import { api, publishDemoPlan } from "../support/driver.mjs";
+import { test } from "node:test";
+import { screenshot } from "../support/browser.mjs";
+import { apiToken } from "../support/auth.mjs";
+import { api, driverPost, driverToken, publishDemoPlan } from "../support/driver.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemoServer();
 
 const isoNow = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 
-async function driverCall(token, path, key, body) {
-  const response = await fetch(server.baseUrl + path, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.equal(response.status, 200, `${path}: ${text}`);
-  return JSON.parse(text);
-}
-
 test("the live board shows each route's progress and the driver's last ping, and refreshes", async () => {
-  const dispatcher = await apiToken(server.baseUrl);
-  const { plan } = await publishDemoPlan(server.baseUrl, dispatcher);
+  const dispatcher = await apiToken(demo.baseUrl);
+  const { plan } = await publishDemoPlan(demo.baseUrl, dispatcher);
   const route = plan.routes[0];
-  const codes = await api(server.baseUrl, dispatcher, "POST", `/api/drivers/${route.driver_id}/sign-in-codes`);
-  const driver = (await (await fetch(`${server.baseUrl}/api/auth/driver`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ token: codes.token }),
-  })).json()).access_token;
+  const driver = await driverToken(demo.baseUrl, dispatcher, route.driver_id);
 
-  await driverCall(driver, `/api/routes/${route.id}/start`, "start-1", { plan_id: plan.id, device_time: isoNow(), vehicle_checked: true });
+  await driverPost(demo.baseUrl, driver, `/api/routes/${route.id}/start`, { plan_id: plan.id, device_time: isoNow(), vehicle_checked: true }, "start-1");
   const first = route.stops[0].location;
-  await driverCall(driver, "/api/pings", null, { route_id: route.id, pings: [{ seq: 1, device_time: isoNow(), lat: first.lat, lon: first.lon, accuracy_m: 8, battery_pct: 76 }] });
-  await driverCall(driver, `/api/stops/${route.stops[0].id}/complete`, "done-1", {
+  await driverPost(demo.baseUrl, driver, "/api/pings", { route_id: route.id, pings: [{ seq: 1, device_time: isoNow(), lat: first.lat, lon: first.lon, accuracy_m: 8, battery_pct: 76 }] });
+  await driverPost(demo.baseUrl, driver, `/api/stops/${route.stops[0].id}/complete`, {
     plan_id: plan.id,
     pod: { order_id: route.stops[0].order_id, recipient_name: "Camille", device_time: isoNow() },
-  });
+  }, "done-1");
 
-  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  const page = await context.newPage();
-  const errors = collectConsoleErrors(page);
-  await page.goto(server.baseUrl + "/login");
-  await signInThroughForm(page);
+  const { context, page, errors } = await demo.signedInPage({ path: "/login", contextOptions: { viewport: { width: 1366, height: 900 } } });
   await page.getByRole("link", { name: "Live" }).click();
   await page.locator('[data-page="live"]').waitFor({ timeout: 15_000 });
 
@@ -75,7 +44,7 @@ test("the live board shows each route's progress and the driver's last ping, and
   await screenshot(page, "live-board");
 
   // A failure reaches the board on "Refresh now" without a reload.
-  await driverCall(driver, `/api/stops/${route.stops[1].id}/fail`, "fail-1", { plan_id: plan.id, reason: "recipient_absent", device_time: isoNow() });
+  await driverPost(demo.baseUrl, driver, `/api/stops/${route.stops[1].id}/fail`, { plan_id: plan.id, reason: "recipient_absent", device_time: isoNow() }, "fail-1");
   await page.getByRole("button", { name: "Refresh now" }).click();
   await page.waitForFunction((id) => document.querySelector(`[data-route-id="${id}"]`)?.dataset.failed === "1", route.id, { timeout: 10_000 });
   assert.equal(await mine.getAttribute("data-remaining"), String(route.stops.length - 2));

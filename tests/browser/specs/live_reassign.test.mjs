@@ -4,49 +4,23 @@
 // board shows the stop on driver B's route and driver B's own route (API)
 // includes it.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
-import { startDoorstep } from "../support/server.mjs";
-import { DEMO_PASSWORD, apiToken, signInThroughForm } from "../support/auth.mjs";
-import { api, publishDemoPlan } from "../support/driver.mjs";
+import { test } from "node:test";
+import { screenshot } from "../support/browser.mjs";
+import { apiToken } from "../support/auth.mjs";
+import { api, driverToken, publishDemoPlan } from "../support/driver.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function driverToken(dispatcher, driverId) {
-  const codes = await api(server.baseUrl, dispatcher, "POST", `/api/drivers/${driverId}/sign-in-codes`);
-  const response = await fetch(`${server.baseUrl}/api/auth/driver`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ token: codes.token }),
-  });
-  assert.equal(response.status, 200);
-  return (await response.json()).access_token;
-}
+const demo = useDemoServer();
 
 test("a dispatcher moves an unstarted stop to another driver from the live board", async () => {
-  const dispatcher = await apiToken(server.baseUrl);
-  const { plan, date, orders } = await publishDemoPlan(server.baseUrl, dispatcher);
+  const dispatcher = await apiToken(demo.baseUrl);
+  const { plan, date, orders } = await publishDemoPlan(demo.baseUrl, dispatcher);
   const [from, to] = plan.routes;
   // A plain parcel (no window, no special skill) of driver A.
   const plain = new Set(orders.filter((o) => (o.time_windows ?? []).length === 0 && (o.skills ?? []).length === 0).map((o) => o.id));
   const stop = from.stops.find((s) => plain.has(s.order_id)) ?? from.stops[0];
 
-  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  const page = await context.newPage();
-  const errors = collectConsoleErrors(page);
-  await page.goto(server.baseUrl + "/login");
-  await signInThroughForm(page);
+  const { context, page, errors } = await demo.signedInPage({ path: "/login", contextOptions: { viewport: { width: 1366, height: 900 } } });
   await page.getByRole("link", { name: "Live" }).click();
   await page.locator('[data-page="live"]').waitFor({ timeout: 15_000 });
 
@@ -88,13 +62,13 @@ test("a dispatcher moves an unstarted stop to another driver from the live board
   assert.equal(await page.getByRole("dialog").count(), 0);
 
   // Driver B's own route has it, with the stop's id kept.
-  const driverB = await driverToken(dispatcher, to.driver_id);
-  const mine = await api(server.baseUrl, driverB, "GET", `/api/drivers/me/route?date=${date}`);
+  const driverB = await driverToken(demo.baseUrl, dispatcher, to.driver_id);
+  const mine = await api(demo.baseUrl, driverB, "GET", `/api/drivers/me/route?date=${date}`);
   const moved = mine.route.stops.find((s) => s.order_id === stop.order_id);
   assert.ok(moved, "driver B's route includes the moved stop");
   assert.equal(moved.id, stop.id);
-  const driverA = await driverToken(dispatcher, from.driver_id);
-  const theirs = await api(server.baseUrl, driverA, "GET", `/api/drivers/me/route?date=${date}`);
+  const driverA = await driverToken(demo.baseUrl, dispatcher, from.driver_id);
+  const theirs = await api(demo.baseUrl, driverA, "GET", `/api/drivers/me/route?date=${date}`);
   assert.ok(!theirs.route.stops.some((s) => s.order_id === stop.order_id), "driver A's route no longer has it");
 
   // Escape closes a preview without moving anything.
@@ -106,7 +80,7 @@ test("a dispatcher moves an unstarted stop to another driver from the live board
     await page.getByRole("dialog").waitFor({ timeout: 10_000 });
     await page.getByRole("dialog").locator('[data-testid="live-move-cancel"]').press("Escape");
     await page.waitForFunction(() => !document.querySelector('[role="dialog"]'), null, { timeout: 5_000 });
-    const still = await api(server.baseUrl, driverB, "GET", `/api/drivers/me/route?date=${date}`);
+    const still = await api(demo.baseUrl, driverB, "GET", `/api/drivers/me/route?date=${date}`);
     assert.ok(still.route.stops.some((s) => s.order_id === other.order_id), "cancelled: nothing moved");
   }
   assert.deepEqual(errors, []);

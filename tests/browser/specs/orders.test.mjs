@@ -5,14 +5,12 @@
 // finding coordinates through a Nominatim-compatible geocoder or a map click.
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { after, before, test } from "node:test";
-import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
-import { startDoorstep } from "../support/server.mjs";
-import { DEMO_PASSWORD, apiToken, signInThroughForm } from "../support/auth.mjs";
+import { test } from "node:test";
+import { screenshot } from "../support/browser.mjs";
+import { apiToken } from "../support/auth.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
 import { time, xlsx } from "../fixtures/xlsx.mjs";
 
-let server;
-let browser;
 let geocoder;
 const geocoderQueries = [];
 
@@ -34,28 +32,23 @@ function startGeocoderStub() {
   });
 }
 
-before(async () => {
-  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD] });
-  geocoder = await startGeocoderStub();
-  const token = await apiToken(server.baseUrl);
-  const patched = await fetch(`${server.baseUrl}/api/organisation`, {
-    method: "PATCH",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ settings: { geocoder_url: `http://127.0.0.1:${geocoder.address().port}/search` } }),
-  });
-  assert.equal(patched.status, 200, await patched.text());
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  await new Promise((resolve) => (geocoder ? geocoder.close(resolve) : resolve()));
+const demo = useDemoServer({
+  setup: async ({ baseUrl }) => {
+    geocoder = await startGeocoderStub();
+    const token = await apiToken(baseUrl);
+    const patched = await fetch(`${baseUrl}/api/organisation`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ settings: { geocoder_url: `http://127.0.0.1:${geocoder.address().port}/search` } }),
+    });
+    assert.equal(patched.status, 200, await patched.text());
+  },
+  teardown: () => new Promise((resolve) => (geocoder ? geocoder.close(resolve) : resolve())),
 });
 
 async function api(path, { method = "GET", body, bearer } = {}) {
-  const token = bearer ?? (await apiToken(server.baseUrl));
-  const response = await fetch(`${server.baseUrl}${path}`, {
+  const token = bearer ?? (await apiToken(demo.baseUrl));
+  const response = await fetch(`${demo.baseUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
     body: body ? JSON.stringify(body) : undefined,
@@ -83,11 +76,7 @@ async function localClock(instant) {
 const field = (page, key) => page.locator(`[data-testid="order-form"] [data-field="${key}"]`);
 
 async function signedIn() {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 1000 } });
-  const page = await context.newPage();
-  const errors = collectConsoleErrors(page, { expectedStatuses: [409, 422] });
-  await page.goto(server.baseUrl + "/");
-  await signInThroughForm(page);
+  const { context, page, errors } = await demo.signedInPage({ contextOptions: { viewport: { width: 1366, height: 1000 } }, expectedStatuses: [409, 422] });
   await page.locator('[data-testid="day-summary"]').waitFor({ timeout: 15_000 });
   await page.locator('[data-testid="order-new"]:not([disabled])').waitFor({ timeout: 15_000 });
   return { context, page, errors };

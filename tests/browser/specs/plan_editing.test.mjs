@@ -6,23 +6,12 @@
 // re-optimise the rest (the locked route keeps its sequence); export CSV,
 // GeoJSON and route sheets; publish, and find the edited plan saved.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
-import { startDoorstep } from "../support/server.mjs";
-import { DEMO_PASSWORD, apiToken, signInThroughForm } from "../support/auth.mjs";
+import { test } from "node:test";
+import { screenshot } from "../support/browser.mjs";
+import { apiToken } from "../support/auth.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemoServer();
 
 const results = '[data-testid="results"]';
 
@@ -63,24 +52,22 @@ const stop = (page, job) => page.locator(`[data-testid="stop"][data-job="${job}"
 const grip = { x: 12, y: 12 };
 
 test("a dispatcher edits the plan by hand, undoes, locks, re-optimises, exports and publishes", async () => {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 1400 }, acceptDownloads: true });
-  // Keep each exported Blob's text: the test reads the files from there, so it
-  // does not depend on where the browser may save downloads.
-  await context.addInitScript(() => {
-    const create = URL.createObjectURL.bind(URL);
-    window.__blobs = [];
-    URL.createObjectURL = (blob) => {
-      const url = create(blob);
-      if (blob instanceof Blob) blob.text().then((text) => window.__blobs.push({ url, type: blob.type, text }));
-      return url;
-    };
+  const { context, page, errors } = await demo.signedInPage({
+    contextOptions: { viewport: { width: 1366, height: 1400 }, acceptDownloads: true },
+    // Keep each exported Blob's text: the test reads the files from there, so it
+    // does not depend on where the browser may save downloads.
+    init: (context) => context.addInitScript(() => {
+      const create = URL.createObjectURL.bind(URL);
+      window.__blobs = [];
+      URL.createObjectURL = (blob) => {
+        const url = create(blob);
+        if (blob instanceof Blob) blob.text().then((text) => window.__blobs.push({ url, type: blob.type, text }));
+        return url;
+      };
+    }),
   });
-  const page = await context.newPage();
-  const errors = collectConsoleErrors(page);
   const exported = async (download) =>
     (await page.waitForFunction((url) => window.__blobs.find((b) => b.url === url)?.text, download.url())).jsonValue();
-  await page.goto(server.baseUrl + "/");
-  await signInThroughForm(page);
   await page.locator('[data-testid="day-summary"]').waitFor({ timeout: 15_000 });
 
   // Plan (5 s budget, seeded).
@@ -242,8 +229,8 @@ test("a dispatcher edits the plan by hand, undoes, locks, re-optimises, exports 
   await published.waitFor({ timeout: 15_000 });
   assert.match(await published.textContent(), new RegExp(`${routeCount} routes sent to drivers, ${stopCount} tracking links issued`));
   await screenshot(page, "plan-editing-published");
-  const token = await apiToken(server.baseUrl);
-  const plan = await (await fetch(`${server.baseUrl}/api/plans/${await published.getAttribute("data-plan-id")}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  const token = await apiToken(demo.baseUrl);
+  const plan = await (await fetch(`${demo.baseUrl}/api/plans/${await published.getAttribute("data-plan-id")}`, { headers: { authorization: `Bearer ${token}` } })).json();
   assert.equal(plan.status, "published");
   const saved = plan.routes.find((r) => r.vehicle_id === b.vehicle);
   assert.deepEqual(saved.stops.map((s) => s.order_id), b3.stops.map((s) => s.order), "the locked route is saved as shown");

@@ -3,27 +3,17 @@
 // stays responsive, stop the search (keeping the best plan), see the routes, publish,
 // and find the plan published through the API.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
-import { startDoorstep } from "../support/server.mjs";
-import { DEMO_PASSWORD, apiToken, signInThroughForm } from "../support/auth.mjs";
+import { test } from "node:test";
+import { screenshot } from "../support/browser.mjs";
+import { apiToken } from "../support/auth.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
+import { formatLatencies, typingLatencies } from "../support/planning_scale.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemoServer();
 
 test("a wrong password shows a clear error and keeps the dispatcher out", async () => {
-  const page = await browser.newPage();
-  await page.goto(server.baseUrl + "/");
+  const page = await demo.browser.newPage();
+  await page.goto(demo.baseUrl + "/");
   await page.locator('[data-page="login"]').waitFor({ timeout: 15_000 });
   await page.getByLabel("Email").fill("dispatcher@colis-express.example");
   await page.getByLabel("Password").fill("not the password");
@@ -36,12 +26,8 @@ test("a wrong password shows a clear error and keeps the dispatcher out", async 
 });
 
 test("dispatcher plans the demo day in a worker, stops it, sees routes and publishes", async () => {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  const page = await context.newPage();
   // 401s from the wrong-password check live in another page; this one must stay clean.
-  const errors = collectConsoleErrors(page);
-  await page.goto(server.baseUrl + "/");
-  await signInThroughForm(page);
+  const { context, page, errors } = await demo.signedInPage({ contextOptions: { viewport: { width: 1366, height: 900 } } });
 
   // The day's orders: in the table and as dots on the map.
   const summary = page.locator('[data-testid="day-summary"]');
@@ -49,6 +35,8 @@ test("dispatcher plans the demo day in a worker, stops it, sees routes and publi
   const [, total, toPlan] = (await summary.textContent()).match(/(\d+) orders, (\d+) to plan/).map(Number);
   assert.ok(total >= 80 && toPlan === total, `demo day: ${await summary.textContent()}`);
   const rows = page.locator('[data-testid="orders-table"] tbody tr');
+  // The table mounts one task after the summary (its rows all at once).
+  await rows.first().waitFor({ timeout: 5_000 });
   assert.equal(await rows.count(), total);
   assert.ok((await page.locator("path.leaflet-interactive").count()) >= total, "an order dot per order");
 
@@ -69,19 +57,7 @@ test("dispatcher plans the demo day in a worker, stops it, sees routes and publi
 
   // While the worker searches, typing in the search box is handled quickly:
   // the input event reaches its handler and the filtered table paints within 100 ms.
-  const search = page.locator('[data-testid="order-search"]');
-  await search.focus();
-  await page.evaluate(() => {
-    const input = document.querySelector('[data-testid="order-search"]');
-    window.__latencies = [];
-    input.addEventListener("input", (event) => {
-      const delay = performance.now() - event.timeStamp;
-      requestAnimationFrame(() => window.__latencies.push({ delay, paint: performance.now() - event.timeStamp }));
-    });
-  });
-  await page.keyboard.type("Rue", { delay: 60 });
-  await page.waitForFunction(() => window.__latencies.length === 3);
-  const latencies = await page.evaluate(() => window.__latencies);
+  const latencies = await typingLatencies(page, '[data-testid="order-search"]', "Rue");
   for (const { delay, paint } of latencies) {
     assert.ok(delay < 100, `input handled after ${delay.toFixed(1)} ms`);
     assert.ok(paint < 100, `filtered table painted after ${paint.toFixed(1)} ms`);
@@ -89,8 +65,8 @@ test("dispatcher plans the demo day in a worker, stops it, sees routes and publi
   const filtered = await rows.count();
   assert.ok(filtered > 0 && filtered < total, `search "Rue" shows ${filtered} of ${total}`);
   assert.equal(await progress.getAttribute("data-state"), "running", "the optimizer was still running while typing");
-  console.log(`input latencies while solving (ms): ${latencies.map((l) => `${l.delay.toFixed(1)}/${l.paint.toFixed(1)}`).join(", ")}`);
-  await search.fill("");
+  console.log(`input latencies while solving (ms): ${formatLatencies(latencies)}`);
+  await page.locator('[data-testid="order-search"]').fill("");
   await screenshot(page, "planning-running");
 
   // Stop keeps the best plan found so far.
@@ -128,13 +104,13 @@ test("dispatcher plans the demo day in a worker, stops it, sees routes and publi
   await screenshot(page, "planning-published");
 
   // The server agrees: the plan is published and its orders are dispatched.
-  const token = await apiToken(server.baseUrl);
-  const plan = await (await fetch(`${server.baseUrl}/api/plans/${planId}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  const token = await apiToken(demo.baseUrl);
+  const plan = await (await fetch(`${demo.baseUrl}/api/plans/${planId}`, { headers: { authorization: `Bearer ${token}` } })).json();
   assert.equal(plan.status, "published");
   assert.equal(plan.routes.length, routeCount);
   assert.ok(plan.routes.every((r) => r.driver_id), "every route has a driver");
   const orderId = plan.routes[0].stops[0].order_id;
-  const order = await (await fetch(`${server.baseUrl}/api/orders/${orderId}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  const order = await (await fetch(`${demo.baseUrl}/api/orders/${orderId}`, { headers: { authorization: `Bearer ${token}` } })).json();
   assert.equal(order.status.state, "dispatched");
 
   assert.deepEqual(errors, []);
@@ -142,10 +118,7 @@ test("dispatcher plans the demo day in a worker, stops it, sees routes and publi
 });
 
 test("on a tablet the planner, map and orders table are all reachable", async () => {
-  const context = await browser.newContext({ viewport: { width: 820, height: 1180 }, hasTouch: true });
-  const page = await context.newPage();
-  await page.goto(server.baseUrl + "/");
-  await signInThroughForm(page);
+  const { context, page } = await demo.signedInPage({ contextOptions: { viewport: { width: 820, height: 1180 }, hasTouch: true } });
   await page.locator('[data-testid="day-summary"]').waitFor({ timeout: 15_000 });
   for (const [selector, minWidth] of [['[data-testid="map"].leaflet-container', 600], ['[data-testid="orders-table"]', 600], ['[data-testid="order-search"]', 150], ['[data-testid="plan"]', 40]]) {
     const box = await page.locator(selector).boundingBox();

@@ -5,22 +5,24 @@
 // undoes (KPIs restored), locks a route and re-optimises (its stops unchanged),
 // publishes, and finds the routes dispatched through the API.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
-import { startDoorstep } from "../support/server.mjs";
-import { DEMO_PASSWORD, apiToken, signInThroughForm } from "../support/auth.mjs";
+import { test } from "node:test";
+import { screenshot } from "../support/browser.mjs";
+import { apiToken } from "../support/auth.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
 import { api, today } from "../support/driver.mjs";
 import {
   daySummary,
   ensureFleet,
+  formatLatencies,
   generateOrdersCsv,
   importOrders,
   installSolverProbe,
+  publishConfirming,
   readRoutes,
   revision,
   settled,
-  solverRun,
   startPlanning,
+  typingLatencies,
   waitForPlan,
 } from "../support/planning_scale.mjs";
 
@@ -29,19 +31,8 @@ const DRIVERS = 8;
 /// Long enough that the search is surely still running while we type.
 const BUDGET_S = 10;
 
-let server;
-let browser;
-
-before(async () => {
-  // The demo business without its orders; its 4 drivers are topped up to 8 below.
-  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD, "--demo-orders", "0"] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+// The demo business without its orders; its 4 drivers are topped up to 8 below.
+const demo = useDemoServer({ serveArgs: ["--demo-orders", "0"] });
 
 /// What the app says for each optimizer reason (doorstep_domain::planning::reason_label).
 const REASONS = [
@@ -64,7 +55,7 @@ async function allOrders(token, date) {
   const found = [];
   let cursor = null;
   do {
-    const page = await api(server.baseUrl, token, "GET", `/api/orders?date=${date}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    const page = await api(demo.baseUrl, token, "GET", `/api/orders?date=${date}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
     found.push(...page.items);
     cursor = page.next_cursor && page.next_cursor !== cursor ? page.next_cursor : null;
   } while (cursor);
@@ -72,16 +63,11 @@ async function allOrders(token, date) {
 }
 
 test("a dispatcher imports 200 orders, plans them on 8 drivers, edits, locks, re-optimises and publishes", async () => {
-  const token = await apiToken(server.baseUrl);
-  assert.equal(await ensureFleet(server.baseUrl, token, DRIVERS), DRIVERS);
-  assert.equal((await api(server.baseUrl, token, "GET", "/api/drivers")).filter((d) => d.active && d.vehicle_id).length, DRIVERS);
+  const token = await apiToken(demo.baseUrl);
+  assert.equal(await ensureFleet(demo.baseUrl, token, DRIVERS), DRIVERS);
+  assert.equal((await api(demo.baseUrl, token, "GET", "/api/drivers")).filter((d) => d.active && d.vehicle_id).length, DRIVERS);
 
-  const context = await browser.newContext({ viewport: { width: 1366, height: 1400 } });
-  await installSolverProbe(context);
-  const page = await context.newPage();
-  const errors = collectConsoleErrors(page);
-  await page.goto(server.baseUrl + "/");
-  await signInThroughForm(page);
+  const { context, page, errors } = await demo.signedInPage({ contextOptions: { viewport: { width: 1366, height: 1400 } }, init: installSolverProbe });
   await page.locator('[data-testid="day-summary"]').waitFor({ timeout: 15_000 });
   assert.deepEqual(await daySummary(page), { orders: 0, toPlan: 0, vehicles: DRIVERS });
 
@@ -102,20 +88,9 @@ test("a dispatcher imports 200 orders, plans them on 8 drivers, edits, locks, re
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="iterations"]')?.textContent) > 0, null, { timeout: 30_000 });
   const rows = page.locator('[data-testid="orders-table"] tbody tr');
   const unfiltered = await rows.count();
-  await page.locator('[data-testid="order-search"]').focus();
-  await page.evaluate(() => {
-    const input = document.querySelector('[data-testid="order-search"]');
-    window.__latencies = [];
-    input.addEventListener("input", (event) => {
-      const delay = performance.now() - event.timeStamp;
-      requestAnimationFrame(() => window.__latencies.push({ delay, paint: performance.now() - event.timeStamp }));
-    });
-  });
-  await page.keyboard.type("Rue", { delay: 60 });
-  await page.waitForFunction(() => window.__latencies.length === 3);
-  const latencies = await page.evaluate(() => window.__latencies);
+  const latencies = await typingLatencies(page, '[data-testid="order-search"]', "Rue");
   assert.equal(await progress.getAttribute("data-state"), "running", "the optimizer was still running while typing");
-  console.log(`input latencies while solving 200 orders (ms, handled/painted): ${latencies.map((l) => `${l.delay.toFixed(1)}/${l.paint.toFixed(1)}`).join(", ")}`);
+  console.log(`input latencies while solving 200 orders (ms, handled/painted): ${formatLatencies(latencies)}`);
   // Every keystroke reaches its handler within 100 ms; the repaint of the
   // 200-row table is held to 100 ms at the median, since one frame can slip
   // when the machine's other core is busy too.
@@ -199,17 +174,12 @@ test("a dispatcher imports 200 orders, plans them on 8 drivers, edits, locks, re
   await screenshot(page, "planning-200-reoptimised");
 
   // 7. Publish (confirming if the plan breaks a rule), and the server agrees.
-  await page.locator('[data-testid="publish"]').click();
-  const published = page.locator('[data-testid="published"]');
-  const warning = page.locator('[data-testid="publish-warning"]');
-  await Promise.race([published.waitFor({ timeout: 30_000 }), warning.waitFor({ timeout: 30_000 })]);
-  if (await warning.isVisible()) await page.locator('[data-testid="publish-anyway"]').click();
-  await published.waitFor({ timeout: 30_000 });
+  const published = await publishConfirming(page, { timeout: 30_000 });
   assert.match(await published.textContent(), new RegExp(`${reoptimised.length} routes sent to drivers, ${finalStops} tracking links issued`));
   await screenshot(page, "planning-200-published");
 
-  const org = await api(server.baseUrl, token, "GET", "/api/organisation");
-  const plan = await api(server.baseUrl, token, "GET", `/api/plans/${await published.getAttribute("data-plan-id")}`);
+  const org = await api(demo.baseUrl, token, "GET", "/api/organisation");
+  const plan = await api(demo.baseUrl, token, "GET", `/api/plans/${await published.getAttribute("data-plan-id")}`);
   assert.equal(plan.status, "published");
   assert.equal(plan.routes.length, reoptimised.length);
   assert.ok(plan.routes.every((r) => r.driver_id), "every route has a driver");

@@ -1,65 +1,33 @@
 // The reports page on a real day: a driver starts a route, delivers two
 // stops and fails one through the API; the dispatcher's /reports shows the
 // figures, draws the charts and downloads a table as CSV.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startDoorstep } from "../support/server.mjs";
-import { launchBrowser, collectConsoleErrors, screenshot } from "../support/browser.mjs";
-import { DEMO_PASSWORD, apiToken, signInThroughForm } from "../support/auth.mjs";
-import { api, publishDemoPlan } from "../support/driver.mjs";
+import { screenshot } from "../support/browser.mjs";
+import { apiToken } from "../support/auth.mjs";
+import { api, driverPost, driverToken, publishDemoPlan } from "../support/driver.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function driverAction(token, path, key, body) {
-  const response = await fetch(server.baseUrl + path, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": key },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.equal(response.status, 200, `${path}: ${text}`);
-  return JSON.parse(text);
-}
+const demo = useDemoServer();
 
 test("the reports page shows a day's deliveries, draws its charts and exports CSV", async () => {
-  const dispatcher = await apiToken(server.baseUrl);
-  const { plan, date } = await publishDemoPlan(server.baseUrl, dispatcher);
+  const dispatcher = await apiToken(demo.baseUrl);
+  const { plan, date } = await publishDemoPlan(demo.baseUrl, dispatcher);
   const route = plan.routes[0];
-  const codes = await api(server.baseUrl, dispatcher, "POST", `/api/drivers/${route.driver_id}/sign-in-codes`);
-  const signedIn = await (await fetch(`${server.baseUrl}/api/auth/driver`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ token: codes.token }),
-  })).json();
-  const driver = signedIn.access_token;
+  const driver = await driverToken(demo.baseUrl, dispatcher, route.driver_id);
   const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
-  await driverAction(driver, `/api/routes/${route.id}/start`, "start-1", { plan_id: plan.id, device_time: now(), vehicle_checked: true });
+  await driverPost(demo.baseUrl, driver, `/api/routes/${route.id}/start`, { plan_id: plan.id, device_time: now(), vehicle_checked: true }, "start-1");
   for (const [i, stop] of route.stops.slice(0, 2).entries()) {
-    await driverAction(driver, `/api/stops/${stop.id}/complete`, `done-${i}`, {
+    await driverPost(demo.baseUrl, driver, `/api/stops/${stop.id}/complete`, {
       plan_id: plan.id,
       pod: { order_id: stop.order_id, recipient_name: "Camille", device_time: now() },
-    });
+    }, `done-${i}`);
   }
-  await driverAction(driver, `/api/stops/${route.stops[2].id}/fail`, "fail-1", { plan_id: plan.id, reason: "recipient_absent", device_time: now() });
+  await driverPost(demo.baseUrl, driver, `/api/stops/${route.stops[2].id}/fail`, { plan_id: plan.id, reason: "recipient_absent", device_time: now() }, "fail-1");
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
-  const page = await context.newPage();
-  const errors = collectConsoleErrors(page);
-  await page.goto(`${server.baseUrl}/login`);
-  await signInThroughForm(page);
-  await page.goto(`${server.baseUrl}/reports`);
+  const { context, page, errors } = await demo.signedInPage({ path: "/login", contextOptions: { viewport: { width: 1280, height: 1000 }, acceptDownloads: true } });
+  await page.goto(`${demo.baseUrl}/reports`);
   await page.getByTestId("reports-page").waitFor();
   for (const which of ["report-from", "report-to"]) {
     await page.getByTestId(which).fill(date);

@@ -5,23 +5,13 @@
 // moved to another driver), switch between them, publish B, and find both
 // scenarios again after a page reload (localStorage, per org and day).
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
-import { startDoorstep } from "../support/server.mjs";
-import { DEMO_PASSWORD, apiToken, signInThroughForm } from "../support/auth.mjs";
+import { test } from "node:test";
+import { screenshot } from "../support/browser.mjs";
+import { apiToken } from "../support/auth.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
+import { publishConfirming } from "../support/planning_scale.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemoServer();
 
 const results = '[data-testid="results"]';
 const scenario = (page, name) => page.locator(`[data-testid="scenario"][data-name="${name}"]`);
@@ -64,11 +54,7 @@ async function kpiTable(page) {
 }
 
 test("a dispatcher saves, copies, changes, re-optimises, compares and publishes scenarios that survive a reload", async () => {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 1200 } });
-  const page = await context.newPage();
-  const errors = collectConsoleErrors(page);
-  await page.goto(server.baseUrl + "/");
-  await signInThroughForm(page);
+  const { context, page, errors } = await demo.signedInPage({ contextOptions: { viewport: { width: 1366, height: 1200 } } });
   await page.locator('[data-testid="day-summary"]').waitFor({ timeout: 15_000 });
 
   // Plan the demo day (5 s budget, seeded).
@@ -169,19 +155,14 @@ test("a dispatcher saves, copies, changes, re-optimises, compares and publishes 
   await showing(page, Object.keys(planB));
   assert.deepEqual(await shownRoutes(page), planB);
   assert.equal(await scenario(page, "Scenario B").getAttribute("data-shown"), "true");
-  await page.locator('[data-testid="publish"]').click();
-  const warning = page.locator('[data-testid="publish-warning"]');
-  const published = page.locator('[data-testid="published"]');
-  await Promise.race([warning.waitFor({ timeout: 15_000 }), published.waitFor({ timeout: 15_000 })]);
-  if (await warning.isVisible()) await page.locator('[data-testid="publish-anyway"]').click();
-  await published.waitFor({ timeout: 15_000 });
+  const published = await publishConfirming(page, { timeout: 15_000 });
   assert.match(await published.textContent(), new RegExp(`^Published: ${Object.keys(planB).length} routes sent to drivers`));
   await screenshot(page, "scenarios-published");
 
   // The server has B: the removed driver's vehicle has no route.
-  const token = await apiToken(server.baseUrl);
+  const token = await apiToken(demo.baseUrl);
   const planId = await published.getAttribute("data-plan-id");
-  const saved = await (await fetch(`${server.baseUrl}/api/plans/${planId}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  const saved = await (await fetch(`${demo.baseUrl}/api/plans/${planId}`, { headers: { authorization: `Bearer ${token}` } })).json();
   assert.equal(saved.status, "published");
   assert.deepEqual(saved.routes.map((r) => r.vehicle_id).sort(), Object.keys(planB).sort());
 

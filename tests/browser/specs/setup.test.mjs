@@ -2,38 +2,23 @@
 // vehicle with a break and skills, and a driver bound to it; changes the
 // organisation's default service time and tile URL; a bad value shows the
 // field's error and changes nothing (a reload proves it).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startDoorstep } from "../support/server.mjs";
-import { launchBrowser, collectConsoleErrors, screenshot } from "../support/browser.mjs";
-import { DEMO_PASSWORD, apiToken, signInThroughForm } from "../support/auth.mjs";
+import { screenshot } from "../support/browser.mjs";
+import { apiToken } from "../support/auth.mjs";
 import { api } from "../support/driver.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const demo = useDemoServer();
 
 const GOOD_TILES = "https://tiles.example.com/{z}/{x}/{y}.png";
 
 test("a dispatcher sets up a depot, a vehicle, a driver and the organisation's settings", async () => {
-  const token = await apiToken(server.baseUrl);
-  const before = await api(server.baseUrl, token, "GET", "/api/organisation");
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  const page = await context.newPage();
+  const token = await apiToken(demo.baseUrl);
+  const before = await api(demo.baseUrl, token, "GET", "/api/organisation");
   // The refused save answers 422 on purpose.
-  const errors = collectConsoleErrors(page, { expectedStatuses: [422] });
-  await page.goto(`${server.baseUrl}/login`);
-  await signInThroughForm(page);
-  await page.goto(`${server.baseUrl}/setup`);
+  const { context, page, errors } = await demo.signedInPage({ path: "/login", contextOptions: { viewport: { width: 1280, height: 1000 } }, expectedStatuses: [422] });
+  await page.goto(`${demo.baseUrl}/setup`);
   await page.getByTestId("setup-page").waitFor();
   await page.getByTestId("depot-row").first().waitFor();
   const depotsBefore = await page.getByTestId("depot-row").count();
@@ -124,18 +109,18 @@ test("a dispatcher sets up a depot, a vehicle, a driver and the organisation's s
   await screenshot(page, "setup-after-reload");
 
   // The API agrees.
-  const org = await api(server.baseUrl, token, "GET", "/api/organisation");
+  const org = await api(demo.baseUrl, token, "GET", "/api/organisation");
   assert.equal(org.default_service_time_s, 420);
   assert.equal(org.settings.tile_url, GOOD_TILES);
   assert.equal(org.name, before.name);
-  const vehicles = await api(server.baseUrl, token, "GET", "/api/vehicles");
+  const vehicles = await api(demo.baseUrl, token, "GET", "/api/vehicles");
   const van = vehicles.find((v) => v.name === "Cold van");
   assert.deepEqual(van.skills, ["refrigerated", "tail_lift"]);
   assert.deepEqual(van.break, { window: { start: "11:30", end: "13:30" }, duration_s: 1800 });
   assert.deepEqual(van.shift, { start: "07:30", end: "16:30" });
-  const depots = await api(server.baseUrl, token, "GET", "/api/depots");
+  const depots = await api(demo.baseUrl, token, "GET", "/api/depots");
   assert.equal(van.depot_id, depots.find((d) => d.name === "Dépôt Vaise").id);
-  const drivers = await api(server.baseUrl, token, "GET", "/api/drivers");
+  const drivers = await api(demo.baseUrl, token, "GET", "/api/drivers");
   assert.equal(drivers.find((d) => d.name === "Inès Morel").vehicle_id, van.id);
 
   assert.deepEqual(errors, []);

@@ -7,8 +7,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { startDoorstep, requiredEnv } from "../support/server.mjs";
-import { launchBrowser, collectConsoleErrors } from "../support/browser.mjs";
+import { requiredEnv } from "../support/server.mjs";
+import { collectConsoleErrors } from "../support/browser.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
 
 /// Solomon's C101 (100 customers) as the optimizer's JSON problem.
 function c101Problem() {
@@ -58,36 +59,32 @@ async function solveInWorker(page, problem, config, engine) {
   );
 }
 
+// A plain `doorstep serve` (no demo business): it only serves the app and its workers.
+const demo = useDemoServer({ demo: false });
+
 const routesOf = (solution) => solution.routes.map((r) => `${r.vehicle}: ${r.stops.map((s) => s.job).join(",")}`);
 
 test("the threaded optimizer gives the single-thread routes, on several threads", async () => {
   const threadedBuilt = existsSync(join(requiredEnv("DOORSTEP_WEB"), "solver-mt", "doorstep_solver_wasm_bg.wasm"));
-  const server = await startDoorstep();
-  const browser = await launchBrowser();
-  try {
-    const page = await browser.newPage();
-    const errors = collectConsoleErrors(page);
-    await page.goto(`${server.baseUrl}/login`);
-    assert.equal(await page.evaluate(() => crossOriginIsolated), true, "the page must be cross-origin isolated");
-    const problem = c101Problem();
-    assert.equal(problem.jobs.length, 100);
-    const config = { seed: 7, max_iterations: 400, threads: 2, objective: "distance" };
-    const single = await solveInWorker(page, problem, config, "single");
-    assert.equal(single.threads, 1);
-    assert.equal(single.solution.unassigned.length, 0, "C101 is solved completely");
-    if (!threadedBuilt) {
-      // The web build skips the threaded solver only when nightly Rust is
-      // missing, and says so; the single-thread fallback is what users get.
-      console.log("threaded solver not built (no nightly Rust): only the single-thread fallback was checked");
-      return;
-    }
-    const threaded = await solveInWorker(page, problem, config, undefined);
-    assert.equal(threaded.threads, 2, "the threaded build ran with a pool of 2");
-    assert.deepEqual(routesOf(threaded.solution), routesOf(single.solution), "same seed, threads and budget: same routes");
-    console.log(`C101, 2 searches × 400 iterations: single-thread build ${single.ms.toFixed(0)} ms, threaded ${threaded.ms.toFixed(0)} ms (×${(single.ms / threaded.ms).toFixed(2)})`);
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await server.stop();
+  const page = await demo.browser.newPage();
+  const errors = collectConsoleErrors(page);
+  await page.goto(`${demo.baseUrl}/login`);
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true, "the page must be cross-origin isolated");
+  const problem = c101Problem();
+  assert.equal(problem.jobs.length, 100);
+  const config = { seed: 7, max_iterations: 400, threads: 2, objective: "distance" };
+  const single = await solveInWorker(page, problem, config, "single");
+  assert.equal(single.threads, 1);
+  assert.equal(single.solution.unassigned.length, 0, "C101 is solved completely");
+  if (!threadedBuilt) {
+    // The web build skips the threaded solver only when nightly Rust is
+    // missing, and says so; the single-thread fallback is what users get.
+    console.log("threaded solver not built (no nightly Rust): only the single-thread fallback was checked");
+    return;
   }
+  const threaded = await solveInWorker(page, problem, config, undefined);
+  assert.equal(threaded.threads, 2, "the threaded build ran with a pool of 2");
+  assert.deepEqual(routesOf(threaded.solution), routesOf(single.solution), "same seed, threads and budget: same routes");
+  console.log(`C101, 2 searches × 400 iterations: single-thread build ${single.ms.toFixed(0)} ms, threaded ${threaded.ms.toFixed(0)} ms (×${(single.ms / threaded.ms).toFixed(2)})`);
+  assert.deepEqual(errors, []);
 });

@@ -7,36 +7,27 @@
 // with the keyboard. An unknown link shows a message that reveals nothing.
 // The first load's transferred bytes go to the artifacts directory.
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { collectConsoleErrors, launchBrowser, recordTransfers, screenshot } from "../support/browser.mjs";
-import { requiredEnv, startDoorstep } from "../support/server.mjs";
-import { DEMO_PASSWORD, apiToken } from "../support/auth.mjs";
-import { api, publishDemoPlan, sha256Hex } from "../support/driver.mjs";
+import { test } from "node:test";
+import { collectConsoleErrors, recordTransfers, saveFirstLoad, screenshot } from "../support/browser.mjs";
+import { apiToken } from "../support/auth.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
+import { api, driverPost, driverToken, publishDemoPlan, sha256Hex } from "../support/driver.mjs";
 
 // One poll is 15 s; give it room.
 const POLL_WAIT_MS = 25_000;
 
-let server;
-let browser;
 let dispatcher;
 let published;
 
-before(async () => {
-  server = await startDoorstep({ demo: true, extraArgs: ["--demo-password", DEMO_PASSWORD] });
-  browser = await launchBrowser();
-  dispatcher = await apiToken(server.baseUrl);
-  published = await publishDemoPlan(server.baseUrl, dispatcher);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+const demo = useDemoServer({
+  setup: async ({ baseUrl }) => {
+    dispatcher = await apiToken(baseUrl);
+    published = await publishDemoPlan(baseUrl, dispatcher);
+  },
 });
 
 async function phone() {
-  return browser.newContext({
+  return demo.browser.newContext({
     viewport: { width: 390, height: 844 },
     deviceScaleFactor: 2,
     isMobile: true,
@@ -46,21 +37,6 @@ async function phone() {
   });
 }
 
-async function driverCall(token, method, path, body, key) {
-  const response = await fetch(server.baseUrl + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      "content-type": "application/json",
-      ...(key ? { "idempotency-key": key } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.equal(response.status, 200, `${method} ${path}: ${text}`);
-  return JSON.parse(text);
-}
-
 const isoNow = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 
 test("the tracking page follows a delivery from dispatch to a rating", { timeout: 240_000 }, async () => {
@@ -68,10 +44,10 @@ test("the tracking page follows a delivery from dispatch to a rating", { timeout
   const stop = [...route.stops].sort((a, b) => a.sequence - b.sequence)[0];
   const link = published.tracking.find((t) => t.stop_id === stop.id);
   assert.ok(link, "publishing returns a tracking token per stop");
-  const drivers = await api(server.baseUrl, dispatcher, "GET", "/api/drivers");
+  const drivers = await api(demo.baseUrl, dispatcher, "GET", "/api/drivers");
   const driver = drivers.find((d) => d.id === route.driver_id);
   const firstName = driver.name.split(/\s+/)[0];
-  const url = `${server.baseUrl}/t/${link.token}`;
+  const url = `${demo.baseUrl}/t/${link.token}`;
 
   const context = await phone();
   try {
@@ -83,23 +59,18 @@ test("the tracking page follows a delivery from dispatch to a rating", { timeout
     await page.goto(url);
     await page.locator('[data-page="tracking"][data-state="dispatched"]').waitFor({ timeout: 20_000 });
     await page.waitForLoadState("networkidle");
-    const firstLoad = transfers.slice();
-    const total = firstLoad.reduce((sum, r) => sum + r.bytes, 0);
-    const artifacts = requiredEnv("DOORSTEP_ARTIFACTS");
-    mkdirSync(artifacts, { recursive: true });
-    writeFileSync(join(artifacts, "tracking-page-bytes.json"), JSON.stringify({
-      page: "/t/{token}", viewport: "390x844", total_bytes: total,
-      resources: firstLoad.map((r) => ({ ...r, url: r.url.replace(server.baseUrl, "").replace(link.token, "{token}") })),
-    }, null, 2));
+    const { firstLoad, total } = saveFirstLoad(transfers, "tracking-page-bytes.json", {
+      page: "/t/{token}", viewport: "390x844", baseUrl: demo.baseUrl, redact: (url) => url.replace(link.token, "{token}"),
+    });
     console.log(`tracking page first load: ${total} bytes transferred in ${firstLoad.length} responses`);
-    assert.ok(firstLoad.every((r) => r.url.startsWith(server.baseUrl)), `only our own origin: ${firstLoad.map((r) => r.url)}`);
+    assert.ok(firstLoad.every((r) => r.url.startsWith(demo.baseUrl)), `only our own origin: ${firstLoad.map((r) => r.url)}`);
     assert.ok(!firstLoad.some((r) => /leaflet|\/pkg\/|solver/.test(r.url)), "no map, dispatcher app or optimizer before the driver is on the way");
     const wasm = firstLoad.find((r) => r.url.endsWith("/track/doorstep_track_bg.wasm"));
     assert.equal(wasm?.encoding, "gzip", "the wasm travels compressed");
     assert.ok(total < 250_000, `first load is ${total} bytes; the budget is 250 KB`);
 
     // Status, timeline, ETA window and the driver's first name, as the API says.
-    const view = await (await fetch(`${server.baseUrl}/api/track/${link.token}`)).json();
+    const view = await (await fetch(`${demo.baseUrl}/api/track/${link.token}`)).json();
     assert.equal(await page.getByTestId("status").innerText(), "Ready for delivery");
     assert.match(await page.getByTestId("sender").innerText(), new RegExp(view.sender));
     assert.equal(await page.getByTestId("driver-name").innerText(), firstName);
@@ -115,14 +86,10 @@ test("the tracking page follows a delivery from dispatch to a rating", { timeout
     await screenshot(page, "tracking-dispatched");
 
     // The driver starts the route and sends a position: after the next poll the map shows them.
-    const codes = await api(server.baseUrl, dispatcher, "POST", `/api/drivers/${route.driver_id}/sign-in-codes`);
-    const signedIn = await (await fetch(`${server.baseUrl}/api/auth/driver`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: codes.token }),
-    })).json();
-    const driverToken = signedIn.access_token;
-    await driverCall(driverToken, "POST", `/api/routes/${route.id}/start`, { plan_id: published.plan.id, device_time: isoNow(), vehicle_checked: true }, "track-start");
+    const bearer = await driverToken(demo.baseUrl, dispatcher, route.driver_id);
+    await driverPost(demo.baseUrl, bearer, `/api/routes/${route.id}/start`, { plan_id: published.plan.id, device_time: isoNow(), vehicle_checked: true }, "track-start");
     const at = { lat: stop.location.lat + 0.015, lon: stop.location.lon + 0.01 };
-    const pinged = await driverCall(driverToken, "POST", "/api/pings", { route_id: route.id, pings: [{ seq: 1, device_time: isoNow(), lat: at.lat, lon: at.lon, accuracy_m: 8 }] });
+    const pinged = await driverPost(demo.baseUrl, bearer, "/api/pings", { route_id: route.id, pings: [{ seq: 1, device_time: isoNow(), lat: at.lat, lon: at.lon, accuracy_m: 8 }] });
     assert.equal(pinged.results[0].outcome, "accepted");
     await page.locator('[data-page="tracking"][data-state="out_for_delivery"]').waitFor({ timeout: POLL_WAIT_MS });
     await page.locator('[data-testid="map"][data-ready="true"]').waitFor({ timeout: 15_000 });
@@ -132,7 +99,7 @@ test("the tracking page follows a delivery from dispatch to a rating", { timeout
     assert.equal(await page.getByTestId("status").innerText(), "On its way");
     assert.equal(await page.getByTestId("stops-before").innerText(), "You are the driver's next stop");
     const leafletFrom = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => e.name).filter((n) => n.includes("leaflet")));
-    assert.ok(leafletFrom.length >= 2 && leafletFrom.every((n) => n.startsWith(`${server.baseUrl}/vendor/leaflet/`)), `Leaflet from our own bundle: ${leafletFrom}`);
+    assert.ok(leafletFrom.length >= 2 && leafletFrom.every((n) => n.startsWith(`${demo.baseUrl}/vendor/leaflet/`)), `Leaflet from our own bundle: ${leafletFrom}`);
     await screenshot(page, "tracking-on-the-way");
 
     // A note: too long is refused next to its field, then a good one is saved.
@@ -150,7 +117,7 @@ test("the tracking page follows a delivery from dispatch to a rating", { timeout
     await page.getByRole("button", { name: "Save instructions" }).click();
     await page.getByTestId("note-saved").waitFor({ timeout: 10_000 });
     assert.equal(await fieldError.count(), 0);
-    const noted = await (await fetch(`${server.baseUrl}/api/track/${link.token}`)).json();
+    const noted = await (await fetch(`${demo.baseUrl}/api/track/${link.token}`)).json();
     assert.deepEqual(noted.customer_note, { instructions: "Ring twice, 3rd floor on the left", safe_place: "Behind the blue gate" });
 
     // The driver completes the stop with a photo and a signature.
@@ -166,14 +133,14 @@ test("the tracking page follows a delivery from dispatch to a rating", { timeout
       return btoa(String.fromCharCode(...bytes));
     }), "base64");
     const sha256 = sha256Hex(jpeg);
-    const ticket = await driverCall(driverToken, "POST", "/api/pod/uploads", { order_id: stop.order_id, content_type: "image/jpeg", size_bytes: jpeg.length, sha256 });
+    const ticket = await driverPost(demo.baseUrl, bearer, "/api/pod/uploads", { order_id: stop.order_id, content_type: "image/jpeg", size_bytes: jpeg.length, sha256 });
     const form = new FormData();
     for (const [k, v] of Object.entries(ticket.fields)) form.append(k, v);
     form.append("file", new Blob([jpeg], { type: "image/jpeg" }), "pod.jpg");
-    const uploaded = await fetch(new URL(ticket.url, server.baseUrl), { method: "POST", body: form });
+    const uploaded = await fetch(new URL(ticket.url, demo.baseUrl), { method: "POST", body: form });
     assert.ok(uploaded.ok, `upload: ${uploaded.status} ${await uploaded.text()}`);
     const strokes = [[[0.1, 0.6], [0.2, 0.3], [0.3, 0.7], [0.4, 0.3], [0.5, 0.6]], [[0.6, 0.5], [0.9, 0.5]]];
-    await driverCall(driverToken, "POST", `/api/stops/${stop.id}/complete`, {
+    await driverPost(demo.baseUrl, bearer, `/api/stops/${stop.id}/complete`, {
       plan_id: published.plan.id,
       pod: {
         order_id: stop.order_id,
@@ -209,7 +176,7 @@ test("the tracking page follows a delivery from dispatch to a rating", { timeout
     await page.keyboard.press("Enter");
     await page.getByTestId("rating-saved").waitFor({ timeout: 10_000 });
     assert.match(await page.getByTestId("rating-given").innerText(), /4 out of 5/);
-    const rated = await (await fetch(`${server.baseUrl}/api/track/${link.token}`)).json();
+    const rated = await (await fetch(`${demo.baseUrl}/api/track/${link.token}`)).json();
     assert.equal(rated.rating.stars, 4);
     assert.equal(rated.rating.comment, "Quick and friendly");
     await screenshot(page, "tracking-rated");
@@ -228,7 +195,7 @@ test("an unknown or malformed link shows a neutral message", async () => {
     for (const token of ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "not-a-token"]) {
       page = await context.newPage();
       errorLists.push(collectConsoleErrors(page, { expectedStatuses: [404] }));
-      await page.goto(`${server.baseUrl}/t/${token}`);
+      await page.goto(`${demo.baseUrl}/t/${token}`);
       const message = page.getByTestId("unknown-link");
       await message.waitFor({ timeout: 20_000 });
       const text = await message.innerText();

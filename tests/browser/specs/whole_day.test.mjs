@@ -11,10 +11,10 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { collectConsoleErrors, launchBrowser, screenshot } from "../support/browser.mjs";
-import { startDoorstep } from "../support/server.mjs";
-import { DEMO_PASSWORD, apiToken, signInThroughForm } from "../support/auth.mjs";
+import { test } from "node:test";
+import { collectConsoleErrors, screenshot } from "../support/browser.mjs";
+import { apiToken } from "../support/auth.mjs";
+import { useDemoServer } from "../support/demo_session.mjs";
 import { api, launchPhone, makeJpegs, sign, signInLink } from "../support/driver.mjs";
 
 // The PWA records a ping at most every 5 s (frontend/app/src/driver/gps.rs).
@@ -63,36 +63,26 @@ function dayCsv() {
   return ["Order #,Street address,Code postal,Ville,Client,Phone,Email,Lat,Lng,From,To", ...rows].join("\n");
 }
 
-let server;
-let browser;
 let dispatcherToken;
 
-before(async () => {
-  server = await startDoorstep({
-    demo: true,
-    extraArgs: [
-      "--demo-password", DEMO_PASSWORD,
-      "--demo-orders", "0",
-      "--demo-drivers", "2",
-      "--demo-timezone", zone.name,
-      // A 1 s backstop: every pending message is sent within a second or two.
-      "--notify-interval-s", "1",
-    ],
-  });
-  browser = await launchBrowser();
-  dispatcherToken = await apiToken(server.baseUrl);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+const demo = useDemoServer({
+  serveArgs: [
+    "--demo-orders", "0",
+    "--demo-drivers", "2",
+    "--demo-timezone", zone.name,
+    // A 1 s backstop: every pending message is sent within a second or two.
+    "--notify-interval-s", "1",
+  ],
+  setup: async ({ baseUrl }) => {
+    dispatcherToken = await apiToken(baseUrl);
+  },
 });
 
 const shot = (page, step, name) => screenshot(page, `whole-day-${String(step).padStart(2, "0")}-${name}`);
 
 /// The log sink's messages so far, as (order, trigger) pairs.
 function sentMessages() {
-  const file = join(server.dataDir, "notifications.jsonl");
+  const file = join(demo.server.dataDir, "notifications.jsonl");
   if (!existsSync(file)) return [];
   return readFileSync(file, "utf8").split("\n").filter(Boolean).map((line) => {
     const { event } = JSON.parse(line);
@@ -126,12 +116,12 @@ async function driverPhone(route, how) {
   const context = await launchPhone({ timezoneId: zone.name, geolocation: { latitude: DEPOT.lat, longitude: DEPOT.lon, accuracy: 10 } });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors = collectConsoleErrors(page);
-  const { link, codes } = await signInLink(server.baseUrl, dispatcherToken, route.driver_id);
+  const { link, codes } = await signInLink(demo.baseUrl, dispatcherToken, route.driver_id);
   if (how === "link") {
     await page.goto(link);
   } else {
-    const org = await api(server.baseUrl, dispatcherToken, "GET", "/api/organisation");
-    await page.goto(`${server.baseUrl}/driver`);
+    const org = await api(demo.baseUrl, dispatcherToken, "GET", "/api/organisation");
+    await page.goto(`${demo.baseUrl}/driver`);
     await page.getByLabel("Organisation").fill(org.id);
     await page.getByLabel("Driver").fill(route.driver_id);
     await page.getByLabel("PIN").fill(codes.pin);
@@ -199,15 +189,13 @@ async function driveRoute({ page, context }, route, { failStopId, photos, onTheW
 
 test("a whole day: import, plan, publish, two drivers, customers, notifications, live board and reports", { timeout: 300_000 }, async () => {
   const started = Date.now();
-  const dispatcherContext = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: zone.name });
-  const dispatcher = await dispatcherContext.newPage();
-  const dispatcherErrors = collectConsoleErrors(dispatcher);
-  const customerContext = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: "en-GB", timezoneId: zone.name });
+  // 1. The dispatcher signs in to an empty day.
+  const { context: dispatcherContext, page: dispatcher, errors: dispatcherErrors } = await demo.signedInPage({
+    contextOptions: { viewport: { width: 1366, height: 900 }, timezoneId: zone.name },
+  });
+  const customerContext = await demo.browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: "en-GB", timezoneId: zone.name });
   const phones = [];
   try {
-    // 1. The dispatcher signs in to an empty day.
-    await dispatcher.goto(server.baseUrl + "/");
-    await signInThroughForm(dispatcher);
     const summary = dispatcher.locator('[data-testid="day-summary"]');
     await summary.waitFor({ timeout: 15_000 });
     assert.match(await summary.textContent(), /^0 orders/);
@@ -249,12 +237,12 @@ test("a whole day: import, plan, publish, two drivers, customers, notifications,
     await dispatcher.locator('[data-testid="published"]').waitFor({ timeout: 15_000 });
     assert.match(await dispatcher.locator('[data-testid="published"]').textContent(), new RegExp(`2 routes sent to drivers, ${PLACES.length} tracking links issued`));
     await shot(dispatcher, 4, "dispatcher-published");
-    const plan = await api(server.baseUrl, dispatcherToken, "GET", `/api/plans/${published.plan.id}`);
+    const plan = await api(demo.baseUrl, dispatcherToken, "GET", `/api/plans/${published.plan.id}`);
     assert.equal(plan.status, "published");
     assert.equal(plan.routes.length, 2);
     assert.equal(new Set(plan.routes.map((r) => r.driver_id)).size, 2, "two different drivers");
     const orderIds = plan.routes.flatMap((r) => r.stops.map((s) => s.order_id));
-    for (const id of orderIds) assert.equal((await api(server.baseUrl, dispatcherToken, "GET", `/api/orders/${id}`)).status.state, "dispatched");
+    for (const id of orderIds) assert.equal((await api(demo.baseUrl, dispatcherToken, "GET", `/api/orders/${id}`)).status.state, "dispatched");
     const tokenOf = (stop) => published.tracking.find((t) => t.stop_id === stop.id).token;
     const inOrder = (route) => [...route.stops].sort((a, b) => a.sequence - b.sequence);
 
@@ -268,7 +256,7 @@ test("a whole day: import, plan, publish, two drivers, customers, notifications,
     const customerPage = async (stop) => {
       const page = await customerContext.newPage();
       const errors = collectConsoleErrors(page);
-      await page.goto(`${server.baseUrl}/t/${tokenOf(stop)}`);
+      await page.goto(`${demo.baseUrl}/t/${tokenOf(stop)}`);
       return { page, errors };
     };
     const customers = [await customerPage(watchedDelivered), await customerPage(failedStop), await customerPage(afterFailed)];
@@ -335,8 +323,8 @@ test("a whole day: import, plan, publish, two drivers, customers, notifications,
 
     // The server has every outcome, with a photo and a signature for each delivery.
     for (const id of orderIds) {
-      const order = await api(server.baseUrl, dispatcherToken, "GET", `/api/orders/${id}`);
-      const pod = await api(server.baseUrl, dispatcherToken, "GET", `/api/orders/${id}/pod`);
+      const order = await api(demo.baseUrl, dispatcherToken, "GET", `/api/orders/${id}`);
+      const pod = await api(demo.baseUrl, dispatcherToken, "GET", `/api/orders/${id}/pod`);
       assert.equal(pod.attempts.length, 1, `one attempt for ${id}`);
       if (id === failedStop.order_id) {
         // Failed, and (the default policy) back in line for another attempt.
@@ -380,7 +368,7 @@ test("a whole day: import, plan, publish, two drivers, customers, notifications,
     await shot(dispatcher, 9, "dispatcher-live-board");
 
     // 10. The reports: the day's deliveries and the failure.
-    await dispatcher.goto(`${server.baseUrl}/reports`);
+    await dispatcher.goto(`${demo.baseUrl}/reports`);
     await dispatcher.getByTestId("reports-page").waitFor({ timeout: 15_000 });
     const date = localDate();
     for (const which of ["report-from", "report-to"]) {

@@ -1,5 +1,5 @@
 // Debian's Chromium driven by playwright-core; no browser is ever downloaded.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { requiredEnv } from "./server.mjs";
@@ -67,4 +67,20 @@ export async function recordTransfers(page) {
     if (r) resources.push({ ...r, bytes: e.encodedDataLength });
   });
   return resources;
+}
+
+/// What recordTransfers has seen so far, as a page's first load: written to
+/// the artifacts directory as `file` (page, viewport, total bytes and every
+/// response, its URL relative to `baseUrl` and passed through `redact`).
+/// Returns the responses and their total.
+export function saveFirstLoad(transfers, file, { page, viewport, baseUrl, redact = (url) => url }) {
+  const firstLoad = transfers.slice();
+  const total = firstLoad.reduce((sum, r) => sum + r.bytes, 0);
+  const artifacts = requiredEnv("DOORSTEP_ARTIFACTS");
+  mkdirSync(artifacts, { recursive: true });
+  writeFileSync(join(artifacts, file), JSON.stringify({
+    page, viewport, total_bytes: total,
+    resources: firstLoad.map((r) => ({ ...r, url: redact(r.url.replace(baseUrl, "")) })),
+  }, null, 2));
+  return { firstLoad, total };
 }

@@ -1,5 +1,6 @@
 // A published plan and a driver's sign-in link, made through the API as a
 // dispatcher would, so the driver app has a real route to work on.
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -60,6 +61,33 @@ export async function publishDemoPlan(baseUrl, token) {
 export async function signInLink(baseUrl, token, driverId) {
   const codes = await api(baseUrl, token, "POST", `/api/drivers/${driverId}/sign-in-codes`);
   return { link: `${baseUrl}/driver?token=${encodeURIComponent(codes.token)}`, codes };
+}
+
+/// A driver's access token, signed in with a fresh one-time link as the
+/// driver app would be.
+export async function driverToken(baseUrl, dispatcherToken, driverId) {
+  const { codes } = await signInLink(baseUrl, dispatcherToken, driverId);
+  const response = await fetch(`${baseUrl}/api/auth/driver`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token: codes.token }),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 200, `driver sign-in: ${text}`);
+  return JSON.parse(text).access_token;
+}
+
+/// A driver's POST (route start, pings, stop events, upload tickets) with an
+/// idempotency key when given; anything but 200 fails the test.
+export async function driverPost(baseUrl, token, path, body, key) {
+  const response = await fetch(baseUrl + path, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 200, `POST ${path}: ${text}`);
+  return JSON.parse(text);
 }
 
 /// A persistent profile (installability and service workers behave as on a

@@ -1,9 +1,10 @@
 // Planning a large day through the dispatcher app, shared by the 200-order
 // spec (specs/planning_200.test.mjs) and the browser benchmark
 // (bench/planning.mjs): a deterministic CSV of orders around the demo depot, a
-// fleet of N vehicles with drivers, the import through the UI, and a probe on
+// fleet of N vehicles with drivers, the import through the UI, a probe on
 // the optimizer's Web Worker that records the problem the page sends and every
-// progress report it gets back.
+// progress report it gets back, and the typing-latency probe the planning
+// specs use while the optimizer runs.
 import { api } from "./driver.mjs";
 
 /// The demo depot (Entrepôt Gerland, Lyon 7e).
@@ -258,4 +259,38 @@ export async function settled(page, previous, { timeout = 60_000 } = {}) {
 /// The plan's current revision (changes with every edit, undo and re-optimisation).
 export async function revision(page) {
   return page.locator('[data-testid="results"]').getAttribute("data-revision");
+}
+
+/// Types `text` into the field matching `selector` (one key every `keyDelayMs`)
+/// and measures each keystroke from the browser's input event timestamp: when
+/// its handler ran (`delay`) and when the next frame was painted (`paint`), in
+/// ms. The specs assert these stay under 100 ms while the optimizer runs.
+export async function typingLatencies(page, selector, text, { keyDelayMs = 60 } = {}) {
+  await page.locator(selector).focus();
+  await page.evaluate((selector) => {
+    const input = document.querySelector(selector);
+    window.__latencies = [];
+    input.addEventListener("input", (event) => {
+      const delay = performance.now() - event.timeStamp;
+      requestAnimationFrame(() => window.__latencies.push({ delay, paint: performance.now() - event.timeStamp }));
+    });
+  }, selector);
+  await page.keyboard.type(text, { delay: keyDelayMs });
+  await page.waitForFunction((n) => window.__latencies.length === n, text.length);
+  return page.evaluate(() => window.__latencies);
+}
+
+/// "handled/painted" per keystroke, for the spec's log line.
+export const formatLatencies = (latencies) => latencies.map((l) => `${l.delay.toFixed(1)}/${l.paint.toFixed(1)}`).join(", ");
+
+/// Clicks Publish, confirms with "Publish anyway" if the app warns that the
+/// plan breaks a rule, and waits for the published note, which it returns.
+export async function publishConfirming(page, { timeout = 30_000 } = {}) {
+  await page.locator('[data-testid="publish"]').click();
+  const published = page.locator('[data-testid="published"]');
+  const warning = page.locator('[data-testid="publish-warning"]');
+  await Promise.race([published.waitFor({ timeout }), warning.waitFor({ timeout })]);
+  if (await warning.isVisible()) await page.locator('[data-testid="publish-anyway"]').click();
+  await published.waitFor({ timeout });
+  return published;
 }
