@@ -4,6 +4,8 @@
 mod components;
 pub mod driver;
 mod pages;
+#[cfg(feature = "prerender")]
+pub mod prerender;
 mod routes;
 mod services;
 mod scenario_model;
@@ -26,9 +28,9 @@ pub fn app() -> Html {
     }
 }
 
-/// Entry point called by the generated JS glue once the module is instantiated.
+/// Entry point: `index.html` calls it in the task after the module is instantiated.
 #[cfg(target_arch = "wasm32")]
-#[wasm_bindgen::prelude::wasm_bindgen(start)]
-pub fn start() {
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn run() {
     yew::Renderer::<App>::new().render();
 }

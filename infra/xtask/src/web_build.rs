@@ -47,7 +47,7 @@ pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
     let solver_wasm = build_solver(root, &out.join("solver"))?;
     let threaded_wasm = crate::web_threads::build(root, &out.join("solver-mt"))?;
 
-    std::fs::copy(root.join("index.html"), out.join("index.html")).context("copy index.html")?;
+    write_index_html(root, &out)?;
     copy_dir(&root.join("frontend/app/assets"), &out)?;
     vendor_leaflet(root, &out)?;
     render_icons(&root.join("frontend/app/assets/icon.svg"), &out.join("icons"))?;
@@ -79,6 +79,31 @@ pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
     }
     println!("Service worker cache {cache}");
     Ok(out)
+}
+
+/// Where `index.html` takes the prerendered page frames.
+const FRAMES_MARKER: &str = "<!-- page frames: `cargo xtask build-web` puts each page's prerendered first frame here -->";
+
+/// `index.html` with each page's first frame, rendered natively by the app's
+/// own components (`doorstep-prerender`), as `<template>`s its inline script
+/// picks from by URL: the browser paints the real page while the wasm loads.
+fn write_index_html(root: &Path, out: &Path) -> anyhow::Result<()> {
+    let page = std::fs::read_to_string(root.join("index.html")).context("read index.html")?;
+    if !page.contains(FRAMES_MARKER) {
+        anyhow::bail!("index.html lacks the page-frames marker {FRAMES_MARKER}");
+    }
+    let frames = root.join("target/tmp/page-frames.html");
+    std::fs::create_dir_all(root.join("target/tmp"))?;
+    run(cargo(root)
+        .args(["run", "--quiet", "--package", "doorstep-app", "--features", "prerender", "--bin", "doorstep-prerender", "--"])
+        .arg(&frames))?;
+    let templates = std::fs::read_to_string(&frames).with_context(|| format!("read {}", frames.display()))?;
+    for name in ["login", "dispatcher"] {
+        if !templates.contains(&format!("<template id=\"shell-{name}\">")) {
+            anyhow::bail!("doorstep-prerender wrote no frame for the {name} page");
+        }
+    }
+    std::fs::write(out.join("index.html"), page.replace(FRAMES_MARKER, templates.trim_end())).context("write index.html")
 }
 
 /// Only the customer tracking page (`cargo xtask build-track`): its bundle,

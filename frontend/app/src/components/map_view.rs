@@ -7,6 +7,7 @@ use leaflet::{
     TileLayer, TileLayerOptions, Tooltip, TooltipOptions,
 };
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast as _, JsValue};
 use web_sys::HtmlElement;
 use yew::prelude::*;
@@ -62,6 +63,10 @@ pub struct MapViewProps {
     /// Called with `(lat, lon)` when the map is clicked (e.g. to pin an address).
     #[prop_or_default]
     pub on_click: Option<Callback<(f64, f64)>>,
+    /// False while `center` and `zoom` are placeholders (settings still
+    /// loading): the map waits rather than drawing its tiles twice.
+    #[prop_or(true)]
+    pub view_known: bool,
 }
 
 struct MapState {
@@ -69,6 +74,38 @@ struct MapState {
     tiles: TileLayer,
     markers: Vec<Marker>,
     overlays: Vec<Layer>,
+}
+
+// Leaflet is fetched when the first map mounts, not with the page: the
+// sign-in form and the tables never pay for its download and start-up.
+#[wasm_bindgen(inline_js = r#"
+let loading;
+export function load_leaflet() {
+  if (globalThis.L) return Promise.resolve();
+  loading ??= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = "/vendor/leaflet/leaflet.js";
+    script.onload = resolve;
+    script.onerror = () => {
+      loading = undefined;
+      script.remove();
+      reject(new Error("Leaflet could not be loaded"));
+    };
+    document.head.append(script);
+  });
+  return loading;
+}
+"#)]
+extern "C" {
+    fn load_leaflet() -> js_sys::Promise;
+}
+
+/// Where the map's script stands.
+#[derive(Clone, Copy, PartialEq)]
+enum Leaflet {
+    Loading,
+    Ready,
+    Failed,
 }
 
 fn tooltip(layer: &Layer, text: &str) {
@@ -146,13 +183,28 @@ pub fn map_view(props: &MapViewProps) -> Html {
     // The latest `on_click`, read by the one listener Leaflet holds.
     let on_click: Rc<RefCell<Option<Callback<(f64, f64)>>>> = use_mut_ref(|| None);
     *on_click.borrow_mut() = props.on_click.clone();
+    let leaflet = use_state(|| Leaflet::Loading);
+    {
+        let leaflet = leaflet.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let loaded = wasm_bindgen_futures::JsFuture::from(load_leaflet()).await;
+                leaflet.set(if loaded.is_ok() { Leaflet::Ready } else { Leaflet::Failed });
+            });
+        });
+    }
+    // Every effect below waits for the script; `ready` re-runs them once it is in.
+    let ready = *leaflet == Leaflet::Ready && props.view_known;
 
     {
         let node = node.clone();
         let state = state.clone();
         let tile_url = props.tile_url.clone();
         let attribution = props.tile_attribution.clone();
-        use_effect_with(tile_url, move |tile_url| {
+        use_effect_with((tile_url, ready), move |(tile_url, ready)| {
+            if !*ready {
+                return;
+            }
             let mut slot = state.borrow_mut();
             match slot.as_mut() {
                 Some(existing) => {
@@ -171,12 +223,11 @@ pub fn map_view(props: &MapViewProps) -> Html {
                     }
                 }
             }
-            || ()
         });
     }
     {
         let state = state.clone();
-        use_effect_with((props.center, props.zoom), move |(center, zoom)| {
+        use_effect_with((props.center, props.zoom, ready), move |(center, zoom, _)| {
             if let Some(existing) = state.borrow().as_ref() {
                 existing.map.set_view(&LatLng::new(center.0, center.1), *zoom);
             }
@@ -185,7 +236,7 @@ pub fn map_view(props: &MapViewProps) -> Html {
     }
     {
         let state = state.clone();
-        use_effect_with(props.markers.clone(), move |markers| {
+        use_effect_with((props.markers.clone(), ready), move |(markers, _)| {
             if let Some(existing) = state.borrow_mut().as_mut() {
                 for old in existing.markers.drain(..) {
                     old.remove();
@@ -206,7 +257,7 @@ pub fn map_view(props: &MapViewProps) -> Html {
     }
     {
         let state = state.clone();
-        use_effect_with((props.dots.clone(), props.routes.clone()), move |(dots, routes)| {
+        use_effect_with((props.dots.clone(), props.routes.clone(), ready), move |(dots, routes, _)| {
             if let Some(existing) = state.borrow_mut().as_mut() {
                 for old in existing.overlays.drain(..) {
                     old.remove();
@@ -219,7 +270,7 @@ pub fn map_view(props: &MapViewProps) -> Html {
     {
         // Registered once, after the map exists; without `on_click` it does nothing.
         let (state, on_click) = (state.clone(), on_click.clone());
-        use_effect_with((), move |_| {
+        use_effect_with(ready, move |_| {
             let listener = Closure::<dyn Fn(JsValue)>::new(move |event: JsValue| {
                 let Some(callback) = on_click.borrow().clone() else { return };
                 let at = Reflect::get(&event, &"latlng".into()).ok();
@@ -249,6 +300,10 @@ pub fn map_view(props: &MapViewProps) -> Html {
     }
 
     html! {
-        <div ref={node} class="map" role="region" aria-label={props.label.clone()} data-testid="map"></div>
+        <div ref={node} class="map" role="region" aria-label={props.label.clone()} data-testid="map">
+            if *leaflet == Leaflet::Failed {
+                <p class="error map-error" role="alert">{"The map could not be loaded. Check the connection and reload the page."}</p>
+            }
+        </div>
     }
 }

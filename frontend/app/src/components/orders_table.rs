@@ -199,13 +199,26 @@ fn merged(orders: &[Order], live: &BTreeMap<String, Order>) -> Vec<Order> {
 #[function_component(OrdersTable)]
 pub fn orders_table(props: &OrdersTableProps) -> Html {
     let state = use_reducer(|| TableState { query: String::new(), status: None, sort: Column::Window, ascending: true });
+    // The rows (hundreds) come one task after the table: the page's own
+    // render and the rows never block it as one long task.
+    let rows_shown = use_state(|| false);
+    {
+        let rows_shown = rows_shown.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                yew::platform::time::sleep(std::time::Duration::ZERO).await;
+                rows_shown.set(true);
+            });
+        });
+    }
     let live = use_reducer(Live::default);
     let token = props.token.clone().or_else(api::stored_token);
     {
         // The zone (for "today") and the geocoder URL, unless the page gave them.
         let (live, token) = (live.clone(), token.clone());
+        let page_gave_day = props.date.is_some() && props.offset.is_some();
         use_effect_with((), move |_| {
-            if let Some(token) = token {
+            if let (Some(token), false) = (token, page_gave_day) {
                 wasm_bindgen_futures::spawn_local(async move {
                     match api::get::<Organisation>(&token, "/api/organisation").await {
                         Ok(o) => live.dispatch(LiveAction::Organisation(o)),
@@ -215,9 +228,13 @@ pub fn orders_table(props: &OrdersTableProps) -> Html {
             }
         });
     }
-    let today = live.organisation.as_ref().map(|o| tz::today_in(&o.timezone));
-    let date = props.date.or(today.map(|t| t.0));
-    let offset = props.offset.or(today.map(|t| t.1));
+    // Only without the page's day: the zone lookup is costly, and this runs on every keystroke.
+    let today = match (props.date, props.offset) {
+        (Some(date), Some(offset)) => Some((date, offset)),
+        _ => live.organisation.as_ref().map(|o| tz::today_in(&o.timezone)),
+    };
+    let date = today.map(|t| t.0);
+    let offset = today.map(|t| t.1);
     let geocoder_url = props.geocoder_url.clone().or_else(|| live.organisation.as_ref().and_then(|o| o.settings.geocoder_url.clone()));
     let all = Rc::new(merged(&props.orders, &live.orders));
     {
@@ -332,7 +349,7 @@ pub fn orders_table(props: &OrdersTableProps) -> Html {
                 <table data-testid="orders-table">
                     <thead><tr>{ for Column::ALL.into_iter().map(header) }<th scope="col"><span class="visually-hidden">{"Actions"}</span></th></tr></thead>
                     <tbody>
-                        { for rows.iter().map(|o| html! {
+                        { for rows.iter().filter(|_| *rows_shown).map(|o| html! {
                             <tr key={o.id.to_string()} data-order={o.id.to_string()} class={classes!(live.arrived.contains(o.id.as_str()).then_some("new-order"))}>
                                 <td>{ o.external_ref.clone().unwrap_or_else(|| o.id.to_string()) }</td>
                                 <td>{ o.recipient.name.clone() }</td>

@@ -143,9 +143,10 @@ pub fn scenario_panel(props: &ScenarioPanelProps) -> Html {
     html! {
         <details class="scenarios" data-testid="scenarios" data-shown={props.shown.map(|id| id.to_string())}>
             <summary id="scenarios-title" data-testid="scenarios-toggle">
-                { format!("Scenarios ({}): save, copy and compare plans", book.scenarios.len()) }
+                { format!("Scenarios ({})", book.scenarios.len()) }
                 { shown.map_or_else(String::new, |s| format!(" · showing {}", s.name)) }
             </summary>
+            <p>{"Save the plan as a scenario, copy it, change drivers or constraints, re-optimise, and compare two side by side."}</p>
             <p class="muted" data-testid="scenario-storage-note">
                 {"Scenarios are kept in this browser (local storage) for this organisation and day: they survive a page reload. The scenario shown is the plan “Save & publish” sends. Each scenario keeps its own undo history until the page is reloaded."}
             </p>

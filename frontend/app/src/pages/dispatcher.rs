@@ -30,7 +30,7 @@ use crate::components::scenarios::{ScenarioCommand, ScenarioPanel, VehicleChoice
 use crate::scenario_model::{Book, BookAction, ScenarioSettings, fit_plan, storage_key};
 use crate::routes::Route;
 use crate::services::api::{self, Business};
-use crate::services::config::use_client_config;
+use crate::services::config::use_loaded_client_config;
 use crate::services::solver::{Evaluator, SolverEvent, SolverRun, browser_threads};
 use crate::services::tz;
 
@@ -613,9 +613,13 @@ fn scenario_storage() -> Option<web_sys::Storage> {
 
 #[function_component(DispatcherPage)]
 pub fn dispatcher_page() -> Html {
-    let config = use_client_config();
+    let config = use_loaded_client_config();
+    let config_known = config.is_some();
+    let config = config.unwrap_or_default();
     let token = use_state(api::stored_token);
-    let loading = use_state(|| Loading::Pending);
+    // Signed out from the start: the sign-in form comes at once (and keeps
+    // what was typed into the prerendered one), not after a loading frame.
+    let loading = use_state(|| if token.is_some() { Loading::Pending } else { Loading::SignedOut });
     let planner = use_reducer(Planner::default);
     let budget_s = use_state(|| 10u64);
     let importing = use_state(|| false);
@@ -1036,6 +1040,26 @@ pub fn dispatcher_page() -> Html {
         d.orders.iter().filter(|o| matches!(o.state(), OrderState::Created | OrderState::Planned)).count()
     });
 
+    let day_summary = match (&*loading, day.as_ref()) {
+        (_, Some(d)) => {
+            let vehicles = d.business.vehicles.iter().filter(|v| v.active).count();
+            let depots = config.depots.len();
+            format!("{} orders, {plannable} to plan, {vehicles} vehicles, {depots} {}", d.orders.len(), if depots == 1 { "depot" } else { "depots" })
+        }
+        (Loading::Pending, None) => "Loading the day…".to_owned(),
+        _ => String::new(),
+    };
+    let travel_basis = match day.as_ref() {
+        Some(d) if d.business.organisation.settings.osrm_table_url.is_some() => {
+            "Travel times: the road network, from the table service set on Setup.".to_owned()
+        }
+        Some(_) => format!(
+            "Travel estimate: straight line × {DEFAULT_CIRCUITY} at {DEFAULT_SPEED_KMH} km/h (set a road table service on Setup for road times)."
+        ),
+        None if *loading == Loading::Pending => "Travel times: loading the organisation's settings…".to_owned(),
+        None => String::new(),
+    };
+
     html! {
         <div class="layout layout-dispatcher">
             <header class="topbar">
@@ -1049,38 +1073,30 @@ pub fn dispatcher_page() -> Html {
             <main class="workspace" data-page="dispatcher">
                 <aside class="sidebar" aria-label="Plan">
                     <h2>{ day.as_ref().map_or_else(|| "Today".to_owned(), |d| format!("Today, {}", d.date)) }</h2>
-                    <p>{ format!("{} depot(s) set up", config.depots.len()) }</p>
-                    { match &*loading {
-                        Loading::Pending => html! { <p aria-live="polite">{"Loading the day…"}</p> },
-                        Loading::Failed(m) => html! { <p class="error" role="alert">{ format!("Could not load the day: {m}") }</p> },
-                        _ => html! {},
-                    } }
-                    if let Some(d) = day.as_ref() {
-                        <p data-testid="day-summary">{ format!("{} orders, {} to plan, {} vehicles", d.orders.len(), plannable, d.business.vehicles.iter().filter(|v| v.active).count()) }</p>
-                        <button type="button" data-testid="import-open" aria-expanded={importing.to_string()} onclick={on_import_toggle} disabled={running}>{"Import orders…"}</button>
-                        if *importing {
-                            if let Some(t) = (*token).clone() {
-                                <ImportOrders token={t} date={d.date} offset={d.offset} on_changed={on_orders_changed} on_close={on_import_close} />
-                            }
-                        }
-                        <div class="plan-controls">
-                            <label>{"Time budget "}
-                                <select data-testid="budget" onchange={on_budget} disabled={running}>
-                                    { for BUDGETS_S.iter().map(|s| html! { <option value={s.to_string()} selected={*budget_s == *s}>{ format!("{s} s") }</option> }) }
-                                </select>
-                            </label>
-                            if running {
-                                <button type="button" class="danger" data-testid="stop" onclick={on_stop} disabled={planner.phase == Phase::Stopping}>{"Stop"}</button>
-                            } else {
-                                <button type="button" class="primary" data-testid="plan" onclick={on_plan.reform(|_: MouseEvent| ())} disabled={plannable == 0 || planner.phase == Phase::Publishing}>{"Plan"}</button>
-                            }
-                        </div>
-                        if day.as_ref().is_some_and(|d| d.business.organisation.settings.osrm_table_url.is_some()) {
-                            <p class="muted">{ "Travel times: the road network, from the table service set on Setup." }</p>
-                        } else {
-                            <p class="muted">{ format!("Travel estimate: straight line × {DEFAULT_CIRCUITY} at {DEFAULT_SPEED_KMH} km/h (set a road table service on Setup for road times).") }</p>
-                        }
+                    // The status line and the travel basis keep their elements from the
+                    // prerendered frame on: the data fills them in where they stand.
+                    <p aria-live="polite" data-testid={day.as_ref().map(|_| "day-summary")}>{ day_summary }</p>
+                    if let Loading::Failed(m) = &*loading {
+                        <p class="error" role="alert">{ format!("Could not load the day: {m}") }</p>
                     }
+                    // The controls are in the frame too (disabled until the day is in), so nothing moves when it arrives.
+                    <button type="button" data-testid="import-open" aria-expanded={importing.to_string()} onclick={on_import_toggle} disabled={running || day.is_none()}>{"Import orders…"}</button>
+                    if let (true, Some(t), Some(d)) = (*importing, (*token).clone(), day.as_ref()) {
+                        <ImportOrders token={t} date={d.date} offset={d.offset} on_changed={on_orders_changed} on_close={on_import_close} />
+                    }
+                    <div class="plan-controls">
+                        <label>{"Time budget "}
+                            <select data-testid="budget" onchange={on_budget} disabled={running}>
+                                { for BUDGETS_S.iter().map(|s| html! { <option value={s.to_string()} selected={*budget_s == *s}>{ format!("{s} s") }</option> }) }
+                            </select>
+                        </label>
+                        if running {
+                            <button type="button" class="danger" data-testid="stop" onclick={on_stop} disabled={planner.phase == Phase::Stopping}>{"Stop"}</button>
+                        } else {
+                            <button type="button" class="primary" data-testid="plan" onclick={on_plan.reform(|_: MouseEvent| ())} disabled={plannable == 0 || planner.phase == Phase::Publishing}>{"Plan"}</button>
+                        }
+                    </div>
+                    <p class="muted">{ travel_basis }</p>
                     if let Some(note) = planner.travel_note.clone() {
                         <p class="muted" role="status" data-testid="travel-note">{ note }</p>
                     }
@@ -1102,18 +1118,19 @@ pub fn dispatcher_page() -> Html {
                         {dots}
                         {routes}
                         label="Dispatch map"
+                        view_known={config_known}
                         on_click={on_map_click}
                     />
                     if let (Some(d), Some(problem), Some(view)) = (day.as_ref(), planner.problem.as_ref(), planner.shown.as_ref()) {
                         <RouteTimeline rows={timeline_rows(d, problem, view)} offset={d.offset} />
                     }
-                    if let Some(d) = day.as_ref() {
-                        <ScenarioPanel book={Rc::new((*book).clone())} shown={planner.scenario.filter(|id| book.get(*id).is_some())}
-                            vehicles={scenario_vehicles(&d.business)} orders={d.orders.clone()}
-                            currency={d.business.organisation.settings.currency.clone()}
-                            can_save={planner.fresh().is_some() && !running} busy={running || planner.phase == Phase::Publishing}
-                            on_command={on_scenario} />
-                    }
+                    // In the frame from the start (empty and idle until the day is in), so it never jumps in.
+                    <ScenarioPanel book={Rc::new((*book).clone())} shown={planner.scenario.filter(|id| book.get(*id).is_some())}
+                        vehicles={day.as_ref().map(|d| scenario_vehicles(&d.business)).unwrap_or_default()}
+                        orders={day.as_ref().map(|d| d.orders.clone()).unwrap_or_default()}
+                        currency={day.as_ref().map(|d| d.business.organisation.settings.currency.clone()).unwrap_or_default()}
+                        can_save={day.is_some() && planner.fresh().is_some() && !running} busy={day.is_none() || running || planner.phase == Phase::Publishing}
+                        on_command={on_scenario} />
                     if let Some(d) = day.as_ref() {
                         <OrdersTable orders={d.orders.clone()} token={(*token).clone()} date={Some(d.date)} offset={Some(d.offset)}
                             geocoder_url={d.business.organisation.settings.geocoder_url.clone()}

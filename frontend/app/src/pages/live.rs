@@ -200,7 +200,8 @@ fn age(seconds: i64) -> String {
 pub fn live_page() -> Html {
     let config = use_client_config();
     let token = use_state(api::stored_token);
-    let loaded = use_state(|| Loaded::Pending);
+    // Signed out from the start: straight to the sign-in form.
+    let loaded = use_state(|| if token.is_some() { Loaded::Pending } else { Loaded::SignedOut });
 
     {
         let (token, loaded) = (token.clone(), loaded.clone());

@@ -17,9 +17,20 @@ fn storage() -> Option<web_sys::Storage> {
 }
 
 /// The access token kept for this tab (session storage: gone when the tab closes).
+#[cfg(target_arch = "wasm32")]
 pub fn stored_token() -> Option<String> {
     storage()?.get_item(TOKEN_KEY).ok().flatten().filter(|t| !t.is_empty())
 }
+
+/// Natively there is no tab: the build's prerender says whether the page it
+/// renders is the signed-in one.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn stored_token() -> Option<String> {
+    PRERENDER_SIGNED_IN.load(std::sync::atomic::Ordering::Relaxed).then(|| "prerender".to_owned())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) static PRERENDER_SIGNED_IN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 pub fn store_token(token: &str) {
     if let Some(s) = storage() {
@@ -106,12 +117,14 @@ pub struct Business {
 }
 
 pub async fn business(token: &str) -> Result<Business, ApiError> {
-    Ok(Business {
-        organisation: get(token, "/api/organisation").await?,
-        depots: get(token, "/api/depots").await?,
-        vehicles: get(token, "/api/vehicles").await?,
-        drivers: get(token, "/api/drivers").await?,
-    })
+    // Four requests at once: on a slow link, one round trip instead of four.
+    let (organisation, depots, vehicles, drivers) = futures::try_join!(
+        get(token, "/api/organisation"),
+        get(token, "/api/depots"),
+        get(token, "/api/vehicles"),
+        get(token, "/api/drivers"),
+    )?;
+    Ok(Business { organisation, depots, vehicles, drivers })
 }
 
 /// Every order for `date` (`YYYY-MM-DD`), following the pages.
