@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { collectConsoleErrors, recordTransfers, saveFirstLoad, screenshot } from "../support/browser.mjs";
-import { signInThroughForm } from "../support/auth.mjs";
+import { DEMO_EMAIL, DEMO_PASSWORD, signInThroughForm } from "../support/auth.mjs";
 import { useDemoServer } from "../support/demo_session.mjs";
 
 const demo = useDemoServer();
@@ -66,5 +66,40 @@ test("the dispatcher app's first load is measured: bytes on the wire, compressed
   // 1,079,588 bytes when the XLSX reader was linked into the app; about
   // 0.87 MB since it loads on demand. A budget, so it cannot creep back unseen.
   assert.ok(total < 1_000_000, `first load ${total} bytes is over the 1,000,000-byte budget`);
+  await context.close();
+});
+
+test("each page's prerendered frame paints before the wasm arrives, and what was typed into it is kept", async () => {
+  const context = await demo.browser.newContext({ viewport: { width: 412, height: 823 } });
+  const page = await context.newPage();
+  // Hold the app's wasm back until the frame has been checked and typed into.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route("**/pkg/doorstep_app_bg.wasm", async (route) => { await held; await route.continue(); });
+  await page.goto(demo.baseUrl + "/");
+  // Signed out, "/" shows the sign-in form's frame: the app is not running yet.
+  const frame = page.locator('#boot[data-page="login"], #boot [data-page="login"]');
+  await frame.waitFor({ timeout: 10_000 });
+  assert.equal(await page.getByRole("button", { name: "Sign in" }).isDisabled(), true, "the frame cannot submit before the app runs");
+  await page.locator("#login-email").fill(DEMO_EMAIL);
+  await page.locator("#login-password").fill(DEMO_PASSWORD);
+  release();
+  await page.waitForFunction(() => !document.getElementById("boot"), null, { timeout: 15_000 });
+  assert.equal(await page.locator("#login-email").inputValue(), DEMO_EMAIL, "the email typed into the frame is kept");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator('[data-page="dispatcher"]').waitFor({ timeout: 15_000 });
+
+  // Signed in (this tab holds the token), a reload shows the dispatcher's
+  // frame while the wasm loads; the day then fills it in.
+  await page.unroute("**/pkg/doorstep_app_bg.wasm");
+  let releaseAgain;
+  const heldAgain = new Promise((resolve) => { releaseAgain = resolve; });
+  await page.route("**/pkg/doorstep_app_bg.wasm", async (route) => { await heldAgain; await route.continue(); });
+  await page.reload();
+  await page.locator('#boot[data-page="dispatcher"], #boot [data-page="dispatcher"]').waitFor({ timeout: 10_000 });
+  assert.match(await page.locator(".sidebar").textContent(), /Loading the day/);
+  releaseAgain();
+  await page.locator('[data-testid="day-summary"]').waitFor({ timeout: 15_000 });
+  assert.equal(await page.locator("#boot").count(), 0, "the app replaced the frame");
   await context.close();
 });
