@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
-use common::{NOW, PASSWORD, Reply, check, driver_token, json_body, login, marked_business, plan_body, state};
+use common::{CaptureSends, NOW, PASSWORD, Reply, check, driver_token, json_body, login, marked_business, plan_body, state};
 use doorstep_blobs_fs::FsBlobStore;
 use doorstep_core::crypto::sha256_hex;
 use doorstep_core::ports::{BusinessSnapshot, FixedClock, NotifyStore, PodStore, UploadState};
@@ -302,18 +302,6 @@ async fn a_wrong_barcode_or_short_cash_is_refused_by_field() {
     assert_eq!(done.json["pod"]["cash_due"]["amount_minor"], json!(due.amount_minor));
 }
 
-/// Keeps what the notifier sends (the log channel's place; the real adapters
-/// are tested in doorstep-notify-channels).
-#[derive(Default)]
-struct CaptureSends(std::sync::Mutex<Vec<doorstep_core::ports::Outgoing>>);
-
-#[async_trait::async_trait]
-impl doorstep_core::ports::Sender for CaptureSends {
-    async fn send(&self, message: &doorstep_core::ports::Outgoing) -> Result<(), doorstep_core::ports::SendError> {
-        self.0.lock().expect("lock").push(message.clone());
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn a_failed_order_is_replanned_until_its_attempts_run_out() {

@@ -6,7 +6,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::{NOW, World, check, json_body};
+use common::{CaptureSends, NOW, World, check, json_body};
 use doorstep_domain::time::TimeWindow;
 use doorstep_domain::{OrderEvent, PlanId};
 use serde_json::{Value, json};
@@ -314,17 +314,6 @@ async fn route_and_plan_totals_after_a_move_equal_a_fresh_evaluation() {
     assert!(after.routes[1].totals.duration_s > before.routes[1].totals.duration_s || before.routes[1].totals.duration_s == 0);
 }
 
-/// Keeps what the notifier sends (in the log channel's place).
-#[derive(Default)]
-struct CaptureSends(std::sync::Mutex<Vec<doorstep_core::ports::Outgoing>>);
-
-#[async_trait::async_trait]
-impl doorstep_core::ports::Sender for CaptureSends {
-    async fn send(&self, message: &doorstep_core::ports::Outgoing) -> Result<(), doorstep_core::ports::SendError> {
-        self.0.lock().expect("lock").push(message.clone());
-        Ok(())
-    }
-}
 
 /// Pending `eta_changed` outbox entries.
 async fn eta_entries(store: &doorstep_store_sqlite::SqliteStore) -> Vec<doorstep_core::ports::OutboxEntry> {

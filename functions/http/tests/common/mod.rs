@@ -208,3 +208,16 @@ impl World {
         Self { app, state, a, b, dispatcher_a, dispatcher_b, driver_a1, driver_a2, key_a, tracking, published_plan_a: plan_id }
     }
 }
+
+/// Keeps what the notifier sends (the log channel's place; the real adapters
+/// are tested in doorstep-notify-channels).
+#[derive(Default)]
+pub struct CaptureSends(pub std::sync::Mutex<Vec<doorstep_core::ports::Outgoing>>);
+
+#[async_trait::async_trait]
+impl doorstep_core::ports::Sender for CaptureSends {
+    async fn send(&self, message: &doorstep_core::ports::Outgoing) -> Result<(), doorstep_core::ports::SendError> {
+        self.0.lock().expect("lock").push(message.clone());
+        Ok(())
+    }
+}
